@@ -1,0 +1,19 @@
+"""Root URL configuration: the REST API under /api/v1/, OpenAPI, health probes and the web UI."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+api_v1 = [
+    path("", include("apps.core.api_urls")),
+    path("", include("apps.definitions.api_urls")),
+    path("", include("apps.instances.api_urls")),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+    path("", include("apps.core.urls")),
+]

@@ -1,0 +1,144 @@
+"""The engine facade: state in, state out.
+
+Django owns storage and locks. Every command here takes the model and the instance snapshot, applies
+one change, runs the engine until every token waits, and returns a `StepResult` holding the new
+snapshot and the effects the caller must carry out. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime
+from typing import Any
+
+from bpmn import runner
+from bpmn.errors import CommandRejected
+from bpmn.expressions import DEFAULT_LIMITS, Limits
+from bpmn.harvest import Observation
+from bpmn.script_engine import RestrictedScriptEngine
+from bpmn.spec_cache import SpecCache
+from bpmn.types import ModelSource, StepResult
+from bpmn.workflow import PatchbayWorkflow
+
+Command = Callable[[Any, runner.StepLog], None]
+
+
+class Engine:
+    """Runs commands against instances of deployed models.
+
+    Keep one `Engine` per process: it caches compiled specs by content hash, so a step never parses
+    XML, and it is safe to share between threads (each call works on its own workflow object).
+    """
+
+    def __init__(self, *, operations: Collection[str] | None = None, spec_cache_size: int = 256,
+                 limits: Limits = DEFAULT_LIMITS, max_rounds: int = runner.DEFAULT_MAX_ROUNDS) -> None:
+        self.operations = operations
+        self.specs = SpecCache(spec_cache_size)
+        self.script_engine = RestrictedScriptEngine(limits)
+        self.max_rounds = max_rounds
+
+    # -- commands ----------------------------------------------------------------------------------
+
+    def start(self, source: ModelSource, *, variables: dict[str, Any] | None = None,
+              now: datetime | None = None) -> StepResult:
+        """Create an instance of the model's executable process and run it until it waits."""
+        compiled = self.specs.get(source)
+        workflow = PatchbayWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=self.script_engine)
+        for task in workflow.get_tasks(state=runner.READY):
+            task.data.update(variables or {})
+        log = runner.StepLog(before=Observation.empty())
+        log.event("instance.started", data={"process_key": compiled.process_key})
+        return self._finish(workflow, log, now)
+
+    def complete_work_item(self, source: ModelSource, snapshot: str, *, work_item_id: str,
+                           variables: dict[str, Any] | None = None, now: datetime | None = None) -> StepResult:
+        """Complete a waiting user/manual task, merging the submitted variables into its data."""
+        def command(workflow: Any, log: runner.StepLog) -> None:
+            task = runner.find_task(workflow, work_item_id)
+            if not (task.task_spec.manual and task.state == runner.READY):
+                raise CommandRejected("work_item_not_open", f"work item {work_item_id} is not open")
+            task.data.update(variables or {})
+            runner.run_task(task)
+            log.event("work_item.completed", task=task, data={"work_item_id": work_item_id})
+        return self._apply(source, snapshot, command, now)
+
+    def deliver_message(self, source: ModelSource, snapshot: str, *, name: str,
+                        correlation: dict[str, Any] | None = None, variables: dict[str, Any] | None = None,
+                        now: datetime | None = None) -> StepResult:
+        """Deliver a message to the waiting catch event or receive task whose correlation matches.
+
+        Only this instance's own subscriptions are considered, and every correlation value the
+        subscription expects must be present and equal in `correlation`.
+        """
+        def command(workflow: Any, log: runner.StepLog) -> None:
+            task, definition = runner.matching_message(workflow, name, correlation or {})
+            runner.catch_message(task, definition, variables or {})
+            log.event("message.received", task=task, data={"name": name, "correlation": correlation or {}})
+        return self._apply(source, snapshot, command, now)
+
+    def resume_service_task(self, source: ModelSource, snapshot: str, *, call_id: str, result: Any,
+                            now: datetime | None = None) -> StepResult:
+        """Complete a parked service task, storing the operation's result in its result variable."""
+        def command(workflow: Any, log: runner.StepLog) -> None:
+            task = runner.parked_service_task(workflow, call_id)
+            task.data[task.task_spec.result_variable] = result
+            task.complete()
+            log.event("service_task.completed", task=task, data={"call_id": call_id})
+        return self._apply(source, snapshot, command, now)
+
+    def fail_service_task(self, source: ModelSource, snapshot: str, *, call_id: str, error_code: str,
+                          message: str = "", now: datetime | None = None) -> StepResult:
+        """Throw a BPMN error from a parked service task; an error boundary event may catch it.
+
+        When nothing catches it, the instance fails with an `uncaught_error` incident.
+        """
+        def command(workflow: Any, log: runner.StepLog) -> None:
+            task = runner.parked_service_task(workflow, call_id)
+            log.event("service_task.failed", task=task, data={"error_code": error_code, "message": message})
+            runner.throw_error(task, error_code, message)
+        return self._apply(source, snapshot, command, now)
+
+    def fire_due_timers(self, source: ModelSource, snapshot: str, *, now: datetime | None = None) -> StepResult:
+        """Fire every timer due at `now` (default: the current time) and run on."""
+        moment = now or datetime.now(UTC)
+
+        def command(workflow: Any, log: runner.StepLog) -> None:
+            for task in runner.fire_timers(workflow, moment):
+                log.event("timer.fired", task=task)
+        return self._apply(source, snapshot, command, now)
+
+    def cancel(self, source: ModelSource, snapshot: str, *, now: datetime | None = None) -> StepResult:
+        """Cancel the instance: every open task is cancelled and no work item, call or timer remains."""
+        compiled = self.specs.get(source)
+        workflow = self._restore(compiled, snapshot)
+        log = runner.StepLog(before=Observation.of(workflow))
+        workflow.cancel()
+        log.event("instance.cancelled")
+        return runner.result(workflow, log, status="cancelled")
+
+    def inspect(self, source: ModelSource, snapshot: str) -> StepResult:
+        """Describe the instance as it stands, without changing it."""
+        workflow = self._restore(self.specs.get(source), snapshot)
+        log = runner.StepLog(before=Observation.of(workflow))
+        return runner.result(workflow, log, status=runner.status_of(workflow))
+
+    # -- plumbing ----------------------------------------------------------------------------------
+
+    def _restore(self, compiled: Any, snapshot: str) -> Any:
+        from bpmn import snapshot as snapshots
+
+        workflow = snapshots.load(snapshot, spec=compiled.spec, subprocess_specs=compiled.subprocess_specs)
+        workflow.script_engine = self.script_engine
+        return workflow
+
+    def _apply(self, source: ModelSource, snapshot: str, command: Command, now: datetime | None) -> StepResult:
+        workflow = self._restore(self.specs.get(source), snapshot)
+        if workflow.completed:
+            raise CommandRejected("instance_finished", "the instance has already finished")
+        log = runner.StepLog(before=Observation.of(workflow))
+        command(workflow, log)
+        return self._finish(workflow, log, now)
+
+    def _finish(self, workflow: Any, log: runner.StepLog, now: datetime | None) -> StepResult:
+        runner.run_until_waiting(workflow, max_rounds=self.max_rounds)
+        return runner.outcome(workflow, log)

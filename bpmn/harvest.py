@@ -1,0 +1,211 @@
+"""Reading a workflow's state into plain data: what waits, what completed, what must happen next.
+
+The engine takes an `Observation` before a command and compares it with the state after the engine
+ran, so a step reports exactly what changed (work items opened and closed, service calls requested,
+activities completed in order) however the change came about.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.util.task import TaskState
+
+from bpmn.errors import ExpressionError
+from bpmn.specs import SERVICE_CALL_KEY, ParkedServiceTask
+from bpmn.types import MessageSubscription, ServiceCallRequest, WorkItemRequest
+
+_OPEN_STATES = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
+def activity_id(task: Any) -> str | None:
+    """The BPMN element id of a task, or None for SpiffWorkflow's internal tasks (Root, EndJoin...)."""
+    bpmn_id: str | None = getattr(task.task_spec, "bpmn_id", None)
+    return bpmn_id
+
+
+def all_tasks(workflow: Any) -> list[Any]:
+    """Every task of the instance, sub-processes included."""
+    tasks = list(workflow.tasks.values())
+    for subprocess in workflow.subprocesses.values():
+        tasks.extend(subprocess.tasks.values())
+    return tasks
+
+
+@dataclass(frozen=True)
+class Observation:
+    """The ids of tasks in the states a step compares before and after."""
+
+    completed: frozenset[Any]
+    open_work_items: frozenset[Any]
+    started_service_tasks: frozenset[Any]
+
+    @classmethod
+    def of(cls, workflow: Any) -> Observation:
+        """Observe a workflow now."""
+        tasks = all_tasks(workflow)
+        return cls(
+            completed=frozenset(t.id for t in tasks if t.state == TaskState.COMPLETED),
+            open_work_items=frozenset(t.id for t in tasks if _is_work_item(t)),
+            started_service_tasks=frozenset(t.id for t in tasks if _is_parked_service(t)),
+        )
+
+    @classmethod
+    def empty(cls) -> Observation:
+        """The observation of an instance that does not exist yet."""
+        return cls(frozenset(), frozenset(), frozenset())
+
+
+def _is_work_item(task: Any) -> bool:
+    return bool(task.task_spec.manual) and task.state == TaskState.READY and activity_id(task) is not None
+
+
+def _is_parked_service(task: Any) -> bool:
+    return isinstance(task.task_spec, ParkedServiceTask) and task.state == TaskState.STARTED
+
+
+def completed_since(workflow: Any, before: Observation) -> list[Any]:
+    """Tasks completed since `before`, in completion order, visible ones (with an element id) only."""
+    done = [t for t in all_tasks(workflow)
+            if t.state == TaskState.COMPLETED and t.id not in before.completed and activity_id(t)]
+    return sorted(done, key=lambda t: t.last_state_change)
+
+
+def active_activities(workflow: Any) -> list[str]:
+    """Element ids of tasks that hold a token now (ready, waiting or started), in tree order."""
+    seen: list[str] = []
+    for task in all_tasks(workflow):
+        element = activity_id(task)
+        if element and task.state & _OPEN_STATES and element not in seen:
+            seen.append(element)
+    return seen
+
+
+def work_items_opened(workflow: Any, before: Observation) -> list[WorkItemRequest]:
+    """User and manual tasks that became ready since `before`."""
+    return [_work_item(t) for t in all_tasks(workflow) if _is_work_item(t) and t.id not in before.open_work_items]
+
+
+def work_items_closed(workflow: Any, before: Observation) -> list[str]:
+    """Ids of work items that were open at `before` and are not any more (completed or cancelled)."""
+    still_open = {t.id for t in all_tasks(workflow) if _is_work_item(t)}
+    return sorted(str(task_id) for task_id in before.open_work_items - still_open)
+
+
+def _work_item(task: Any) -> WorkItemRequest:
+    spec = task.task_spec
+    extensions = getattr(spec, "extensions", None) or {}
+    properties = extensions.get("properties", {}) if isinstance(extensions, dict) else {}
+    return WorkItemRequest(
+        id=str(task.id),
+        activity_id=spec.bpmn_id,
+        name=spec.bpmn_name or spec.bpmn_id,
+        kind="manual" if type(spec).__name__ == "ManualTask" else "user",
+        lane=spec.lane,
+        documentation=spec.documentation,
+        properties={str(k): str(v) for k, v in properties.items()},
+        extensions=json_safe({k: v for k, v in extensions.items() if k != "properties"}),
+    )
+
+
+def service_calls_requested(workflow: Any, before: Observation) -> list[ServiceCallRequest]:
+    """Service tasks parked since `before`, with their evaluated parameters."""
+    calls = []
+    for task in all_tasks(workflow):
+        if _is_parked_service(task) and task.id not in before.started_service_tasks:
+            call = task.internal_data.get(SERVICE_CALL_KEY, {})
+            calls.append(ServiceCallRequest(
+                id=str(task.id),
+                activity_id=task.task_spec.bpmn_id,
+                operation=call.get("operation", task.task_spec.operation_name),
+                parameters=json_safe(call.get("parameters", {})),
+                result_variable=task.task_spec.result_variable,
+            ))
+    return calls
+
+
+def event_definitions(task: Any) -> list[Any]:
+    """The event definitions a catching task waits for (the members of a multiple/gateway event)."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    if isinstance(definition, MultipleEventDefinition):
+        return list(definition.event_definitions)
+    return [definition] if definition is not None else []
+
+
+def waiting_messages(workflow: Any) -> list[tuple[Any, Any]]:
+    """(task, message definition) for every message a waiting task of the instance can catch."""
+    return [(task, definition) for task in workflow.event_manager.tasks.values()
+            if task.state == TaskState.WAITING
+            for definition in event_definitions(task) if isinstance(definition, MessageEventDefinition)]
+
+
+def message_subscriptions(workflow: Any) -> list[MessageSubscription]:
+    """Every catch event or receive task now waiting for a message, with its correlation values.
+
+    A correlation property's retrieval expression is evaluated against the waiting task's data: the
+    values the instance expects the message to carry. A property that cannot be evaluated yet is
+    left out (the subscription is then matched on the remaining ones).
+    """
+    return [MessageSubscription(
+        task_id=str(task.id),
+        activity_id=activity_id(task) or task.task_spec.name,
+        name=definition.name,
+        correlation=_expected_correlation(workflow, task, definition),
+    ) for task, definition in waiting_messages(workflow)]
+
+
+def _expected_correlation(workflow: Any, task: Any, definition: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for prop in definition.correlation_properties:
+        try:
+            values[prop.name] = json_safe(workflow.script_engine.evaluate(task, prop.retrieval_expression))
+        except ExpressionError:
+            continue
+    return values
+
+
+def next_timer_at(workflow: Any) -> datetime | None:
+    """The earliest due time of any waiting timer (event-based gateways and event sub-processes too)."""
+    due = [d for d in (timer_due(t) for t in workflow.event_manager.tasks.values()) if d is not None]
+    return min(due) if due else None
+
+
+def timer_due(task: Any) -> datetime | None:
+    """When a waiting timer task is due, or None if it is not a timer (or has no cycles left)."""
+    timers = [d for d in event_definitions(task) if isinstance(d, TimerEventDefinition)]
+    value = task.internal_data.get("event_value")
+    if not timers or value is None or task.state != TaskState.WAITING:
+        return None
+    if isinstance(timers[0], CycleTimerEventDefinition):
+        return datetime.fromisoformat(value["next"]) if value.get("cycles", 0) != 0 else None
+    if not isinstance(value, str):
+        return None
+    parsed = TimerEventDefinition.parse_time_or_duration(value)
+    return parsed if isinstance(parsed, datetime) else None
+
+
+def json_safe(value: Any) -> Any:
+    """Data as JSON: dates as ISO text, decimals as text, sets as sorted lists, unknowns as text."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    return str(value)

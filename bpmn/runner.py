@@ -1,0 +1,222 @@
+"""Running a SpiffWorkflow workflow safely, and turning what happened into a `StepResult`.
+
+Fixes of SpiffWorkflow 3.2.0 that live here:
+- `Task.run()` runs a task whatever its state; `run_task` refuses anything not READY.
+- An error end event that nothing catches completes the process silently; `outcome` turns it into a
+  failed instance with an `uncaught_error` incident.
+- An instance that is not complete but has nothing ready, waiting or started has stalled; it fails
+  with a `stalled` incident instead of hanging silently.
+- A runaway loop is cut off after `max_rounds` engine rounds (`StepFailed`, kind `loop_limit`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    ErrorEventDefinition,
+    EscalationEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
+from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition as SpiffErrorEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from bpmn import harvest
+from bpmn.errors import CommandRejected, StepFailed
+from bpmn.migrations import SNAPSHOT_VERSION
+from bpmn.types import AuditEvent, IncidentReport, InstanceStatus, StepResult, ThrownMessage
+
+READY = TaskState.READY
+DEFAULT_MAX_ROUNDS = 100_000
+
+
+@dataclass
+class StepLog:
+    """What a command did, collected while it ran, for the step's audit trail and incidents."""
+
+    before: harvest.Observation
+    audit: list[AuditEvent] = field(default_factory=list)
+    incidents: list[IncidentReport] = field(default_factory=list)
+
+    def event(self, type_: str, *, task: Any = None, data: dict[str, Any] | None = None) -> None:
+        """Record an audit event, located at `task`'s element when given."""
+        element = harvest.activity_id(task) if task is not None else None
+        self.audit.append(AuditEvent(type=type_, activity_id=element, data=harvest.json_safe(data or {})))
+
+
+def find_task(workflow: Any, task_id: str) -> Any:
+    """The task with this id, in the instance or any of its sub-processes."""
+    try:
+        task = workflow.get_task_from_id(UUID(task_id))
+    except (ValueError, KeyError, TypeError):
+        task = None
+    if task is None:
+        raise CommandRejected("task_not_found", f"no task {task_id} in this instance")
+    return task
+
+
+def run_task(task: Any) -> None:
+    """Run one task, but only a READY one (SpiffWorkflow's `Task.run()` does not check)."""
+    if task.state != READY:
+        raise CommandRejected("task_not_ready", f"task {task.task_spec.name} is {TaskState.get_name(task.state)}")
+    task.run()
+
+
+def parked_service_task(workflow: Any, call_id: str) -> Any:
+    """The parked (STARTED) service task of a service call."""
+    task = find_task(workflow, call_id)
+    if task.state != TaskState.STARTED:
+        raise CommandRejected("service_call_not_open", f"service call {call_id} is not waiting for a result")
+    return task
+
+
+def matching_message(workflow: Any, name: str, correlation: dict[str, Any]) -> tuple[Any, Any]:
+    """(task, definition) of the first waiting message that `name` + `correlation` matches.
+
+    Every correlation value the subscription expects must be present and equal in `correlation`.
+    """
+    for task, definition in harvest.waiting_messages(workflow):
+        if definition.name != name:
+            continue
+        expected = harvest._expected_correlation(workflow, task, definition)
+        if all(correlation.get(k) == v for k, v in expected.items()):
+            return task, definition
+    raise CommandRejected("no_matching_subscription",
+                          f"this instance is not waiting for message {name!r} with {correlation!r}")
+
+
+def catch_message(task: Any, definition: Any, variables: dict[str, Any]) -> None:
+    """Deliver a message payload to one waiting task (never to another instance's)."""
+    event = BpmnEvent(definition, payload=dict(variables), correlations={})
+    task.task_spec.catch(task, event)
+    if getattr(definition, "message_var", None) is None:
+        # SpiffWorkflow drops the payload when no message variable is named; Camunda's behaviour,
+        # which analysts expect, is that message variables become process variables.
+        task.data.update(variables)
+    task.task_spec._update(task)
+
+
+def throw_error(task: Any, error_code: str, message: str) -> None:
+    """Throw a BPMN error from a parked service task towards its boundary events and parents."""
+    definition = SpiffErrorEventDefinition(error_code, code=error_code)
+    payload = {"error_code": error_code, "message": message}
+    task.workflow.top_workflow.catch(BpmnEvent(definition, payload=payload, target=task.workflow))
+    if task.state == TaskState.STARTED:
+        # Nothing interrupted the task: the error is uncaught and stays in `bpmn_events` for `outcome`.
+        task._set_state(TaskState.ERROR)
+
+
+def fire_timers(workflow: Any, now: datetime) -> list[Any]:
+    """Mark every timer due at `now` as fired and let SpiffWorkflow move them on."""
+    fired = []
+    for task in list(workflow.event_manager.tasks.values()):
+        due = harvest.timer_due(task)
+        if due is None or due > now:
+            continue
+        kinds = harvest.event_definitions(task)
+        if any(isinstance(d, CycleTimerEventDefinition) for d in kinds):
+            # SpiffWorkflow compares with the wall clock; move the due time to just before it.
+            value = task.internal_data["event_value"]
+            wall = datetime.now(UTC) - timedelta(microseconds=1)
+            value["next"] = min(due, wall).isoformat()
+        else:
+            task._set_internal_data(event_fired=True)
+        fired.append(task)
+    workflow.refresh_timers()
+    return fired
+
+
+def run_until_waiting(workflow: Any, *, max_rounds: int) -> None:
+    """Run engine tasks until every token waits, at most `max_rounds` rounds."""
+    for _ in range(max_rounds):
+        if not workflow._do_engine_steps():
+            workflow.refresh_timers()
+            if not workflow._do_engine_steps():
+                return
+    raise StepFailed("loop_limit", f"the instance did not come to rest within {max_rounds} engine rounds")
+
+
+def status_of(workflow: Any) -> InstanceStatus:
+    """`completed`, or `waiting` (after a step nothing is left to run until something happens)."""
+    return "completed" if workflow.completed else "waiting"
+
+
+def _is_stalled(workflow: Any) -> bool:
+    open_states = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+    return not workflow.completed and not any(t.state & open_states for t in harvest.all_tasks(workflow)
+                                              if harvest.activity_id(t) or t.state & TaskState.WAITING)
+
+
+def outcome(workflow: Any, log: StepLog) -> StepResult:
+    """Harvest the effects of a step that ran to rest, failing the instance on an uncaught error."""
+    status: InstanceStatus = status_of(workflow)
+    thrown = _harvest_events(workflow, log)
+    if any(i.kind == "uncaught_error" for i in log.incidents):
+        status = "failed"
+    elif _is_stalled(workflow):
+        status = "failed"
+        log.incidents.append(IncidentReport("stalled", "the instance is not complete but nothing can run"))
+    if status == "completed":
+        log.event("instance.completed")
+    elif status == "failed":
+        # A failed instance holds no token: open work items, calls and timers are withdrawn.
+        workflow.cancel()
+        log.event("instance.failed", data={"reason": log.incidents[-1].message})
+    return result(workflow, log, status=status, thrown=thrown)
+
+
+def _harvest_events(workflow: Any, log: StepLog) -> list[ThrownMessage]:
+    thrown: list[ThrownMessage] = []
+    for event in workflow.get_events():
+        definition = event.event_definition
+        if isinstance(definition, MessageEventDefinition):
+            correlation = {k: v for props in event.correlations.values() for k, v in props.items()}
+            thrown.append(ThrownMessage(definition.name, harvest.json_safe(correlation),
+                                        harvest.json_safe(event.payload)))
+        elif isinstance(definition, ErrorEventDefinition):
+            code = definition.code or definition.name
+            log.incidents.append(IncidentReport("uncaught_error", f"BPMN error {code!r} was not caught",
+                                                activity_id=_error_source(workflow, log)))
+        elif isinstance(definition, EscalationEventDefinition):
+            log.event("escalation.uncaught", data={"code": definition.code or definition.name})
+    return thrown
+
+
+def _error_source(workflow: Any, log: StepLog) -> str | None:
+    errored = [t for t in harvest.all_tasks(workflow) if t.state == TaskState.ERROR and harvest.activity_id(t)]
+    if errored:
+        return harvest.activity_id(errored[-1])
+    done = harvest.completed_since(workflow, log.before)
+    return harvest.activity_id(done[-1]) if done else None
+
+
+def result(workflow: Any, log: StepLog, *, status: InstanceStatus,
+           thrown: list[ThrownMessage] | None = None) -> StepResult:
+    """Assemble the `StepResult` of a step."""
+    from bpmn import snapshot
+
+    completed = harvest.completed_since(workflow, log.before)
+    audit = [AuditEvent("activity.completed", harvest.activity_id(t)) for t in completed] + log.audit
+    data = workflow.last_task.data if workflow.last_task is not None else {}
+    waiting = status in ("waiting", "running")
+    return StepResult(
+        snapshot=snapshot.dump(workflow),
+        snapshot_version=SNAPSHOT_VERSION,
+        status=status,
+        variables=harvest.json_safe(data),
+        active_activities=harvest.active_activities(workflow) if waiting else [],
+        completed_activities=[a for a in (harvest.activity_id(t) for t in completed) if a],
+        work_items_opened=harvest.work_items_opened(workflow, log.before) if waiting else [],
+        work_items_closed=harvest.work_items_closed(workflow, log.before),
+        service_calls=harvest.service_calls_requested(workflow, log.before) if waiting else [],
+        messages_thrown=thrown or [],
+        subscriptions=harvest.message_subscriptions(workflow) if waiting else [],
+        next_timer_at=harvest.next_timer_at(workflow) if waiting else None,
+        incidents=list(log.incidents),
+        audit=audit,
+    )

@@ -1,0 +1,40 @@
+"""SpiffWorkflow workflow classes with Patchbay's fixes.
+
+SpiffWorkflow's task iterator stops descending at depth 1,000. A loop through a gateway adds about
+three levels to the task tree per round, so after ~333 rounds the READY task falls below that depth,
+`do_engine_steps` no longer sees it and the instance stalls silently. Our workflows iterate without a
+depth bound (the tree is finite; a runaway loop is caught by the step's own round limit instead).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
+
+UNBOUNDED_DEPTH = sys.maxsize
+
+
+class PatchbaySubWorkflow(BpmnSubWorkflow):  # type: ignore[misc]
+    """A sub-process or call activity instance whose task search has no depth bound."""
+
+    def get_tasks_iterator(self, first_task: Any = None, **kwargs: Any) -> Any:
+        kwargs.setdefault("max_depth", UNBOUNDED_DEPTH)
+        return super().get_tasks_iterator(first_task, **kwargs)
+
+
+class PatchbayWorkflow(BpmnWorkflow):  # type: ignore[misc]
+    """The top-level workflow of an instance."""
+
+    def get_tasks_iterator(self, first_task: Any = None, **kwargs: Any) -> Any:
+        kwargs.setdefault("max_depth", UNBOUNDED_DEPTH)
+        return super().get_tasks_iterator(first_task, **kwargs)
+
+    def create_subprocess(self, my_task: Any, spec_name: str) -> Any:
+        subprocess = PatchbaySubWorkflow(
+            self.subprocess_specs[spec_name], parent_task_id=my_task.id, top_workflow=self
+        )
+        self.subprocesses[my_task.id] = subprocess
+        return subprocess

@@ -1,0 +1,36 @@
+"""Helpers that wrap BPMN fragments into complete model documents for engine tests."""
+
+from __future__ import annotations
+
+from bpmn.types import ModelSource
+
+HEADER = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+    'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" '
+    'id="definitions" targetNamespace="http://patchbay.example/bpmn">\n'
+)
+
+
+def model(body: str, *, key: str = "test_process", extra: str = "") -> ModelSource:
+    """A one-process model named `key` whose process element holds `body`."""
+    xml = f'{HEADER}{extra}<bpmn:process id="{key}" isExecutable="true">\n{body}\n</bpmn:process>\n</bpmn:definitions>\n'
+    return ModelSource(filename=f"{key}.bpmn", content=xml.encode())
+
+
+def flow(flow_id: str, source: str, target: str, condition: str | None = None) -> str:
+    """A sequence flow, with an optional condition expression."""
+    if condition is None:
+        return f'<bpmn:sequenceFlow id="{flow_id}" sourceRef="{source}" targetRef="{target}"/>'
+    return (f'<bpmn:sequenceFlow id="{flow_id}" sourceRef="{source}" targetRef="{target}">'
+            f'<bpmn:conditionExpression>{condition}</bpmn:conditionExpression></bpmn:sequenceFlow>')
+
+
+def chain(*elements: str) -> str:
+    """Flows joining element ids in order: chain('a', 'b', 'c') -> a->b, b->c."""
+    return "\n".join(flow(f"f_{a}_{b}", a, b) for a, b in zip(elements, elements[1:], strict=False))
+
+
+def script(task_id: str, code: str) -> str:
+    """A script task."""
+    return f'<bpmn:scriptTask id="{task_id}"><bpmn:script>{code}</bpmn:script></bpmn:scriptTask>'
