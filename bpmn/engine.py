@@ -72,7 +72,7 @@ class Engine:
         """
         def command(workflow: Any, log: runner.StepLog) -> None:
             task, definition = runner.matching_message(workflow, name, correlation or {})
-            runner.catch_message(task, definition, variables or {})
+            runner.catch_message(task, definition, variables or {}, correlation or {})
             log.event("message.received", task=task, data={"name": name, "correlation": correlation or {}})
         return self._apply(source, snapshot, command, now)
 

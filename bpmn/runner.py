@@ -90,9 +90,13 @@ def matching_message(workflow: Any, name: str, correlation: dict[str, Any]) -> t
                           f"this instance is not waiting for message {name!r} with {correlation!r}")
 
 
-def catch_message(task: Any, definition: Any, variables: dict[str, Any]) -> None:
-    """Deliver a message payload to one waiting task (never to another instance's)."""
-    event = BpmnEvent(definition, payload=dict(variables), correlations={})
+def catch_message(task: Any, definition: Any, variables: dict[str, Any], correlation: dict[str, Any]) -> None:
+    """Deliver a message payload to one waiting task (never to another instance's).
+
+    SpiffWorkflow evaluates the correlation retrieval expressions against the payload, so the
+    payload carries the correlation values as well as the message variables.
+    """
+    event = BpmnEvent(definition, payload={**correlation, **variables}, correlations={})
     task.task_spec.catch(task, event)
     if getattr(definition, "message_var", None) is None:
         # SpiffWorkflow drops the payload when no message variable is named; Camunda's behaviour,
