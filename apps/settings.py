@@ -60,10 +60,11 @@ def env_list(name: str, default: list[str]) -> list[str]:
 DEBUG = env_bool("DEBUG", False)
 # The demo mode is what `make run` uses: seeded users with a documented password, embedded broker.
 DEMO_MODE = env_bool("PATCHBAY_DEMO", False)
-# Tests and the embedded demo may use a fixed key; anything else must be given one.
+# Tests, type checking and the embedded demo may use a fixed key; anything else must be given one.
 TESTING = "pytest" in sys.modules
+TYPE_CHECKING_RUN = "mypy" in sys.modules
 _DEV_KEY = "patchbay-development-only-key-9f3c2a7e5b1d4c6a8e0f2b4d6a8c0e2f4a6b8d0c"
-SECRET_KEY = env_str("SECRET_KEY", _DEV_KEY if (DEBUG or DEMO_MODE or TESTING) else "")
+SECRET_KEY = env_str("SECRET_KEY", _DEV_KEY if (DEBUG or DEMO_MODE or TESTING or TYPE_CHECKING_RUN) else "")
 if not SECRET_KEY:
     raise ImproperlyConfiguredEnv("SECRET_KEY must be set outside DEBUG, demo and test runs")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])

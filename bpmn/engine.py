@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bpmn import runner
+from bpmn import snapshot as snapshots
 from bpmn.errors import CommandRejected
 from bpmn.expressions import DEFAULT_LIMITS, Limits
 from bpmn.harvest import Observation
@@ -125,8 +126,6 @@ class Engine:
     # -- plumbing ----------------------------------------------------------------------------------
 
     def _restore(self, compiled: Any, snapshot: str) -> Any:
-        from bpmn import snapshot as snapshots
-
         workflow = snapshots.load(snapshot, spec=compiled.spec, subprocess_specs=compiled.subprocess_specs)
         workflow.script_engine = self.script_engine
         return workflow

@@ -26,7 +26,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefi
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition as SpiffErrorEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from bpmn import harvest
+from bpmn import harvest, snapshot
 from bpmn.errors import CommandRejected, StepFailed
 from bpmn.migrations import SNAPSHOT_VERSION
 from bpmn.types import AuditEvent, IncidentReport, InstanceStatus, StepResult, ThrownMessage
@@ -202,8 +202,6 @@ def _error_source(workflow: Any, log: StepLog) -> str | None:
 def result(workflow: Any, log: StepLog, *, status: InstanceStatus,
            thrown: list[ThrownMessage] | None = None) -> StepResult:
     """Assemble the `StepResult` of a step."""
-    from bpmn import snapshot
-
     completed = harvest.completed_since(workflow, log.before)
     audit = [AuditEvent("activity.completed", harvest.activity_id(t)) for t in completed] + log.audit
     data = workflow.last_task.data if workflow.last_task is not None else {}

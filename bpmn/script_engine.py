@@ -23,7 +23,7 @@ def _element_id(task: Any) -> str | None:
     return getattr(task.task_spec, "bpmn_id", None) or getattr(task.task_spec, "name", None)
 
 
-class RestrictedEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
+class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     """The environment SpiffWorkflow calls directly for some expressions (correlations, completion)."""
 
     def __init__(self, limits: expressions.Limits = expressions.DEFAULT_LIMITS) -> None:
@@ -43,7 +43,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[
         raise StepFailed("service_call", "service tasks are parked, never called inside a step")
 
 
-class RestrictedScriptEngine(PythonScriptEngine):  # type: ignore[misc]
+class RestrictedScriptEngine(PythonScriptEngine):
     """The script engine every Patchbay workflow runs with."""
 
     def __init__(self, limits: expressions.Limits = expressions.DEFAULT_LIMITS) -> None:

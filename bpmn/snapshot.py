@@ -29,7 +29,7 @@ from bpmn.workflow import PatchbaySubWorkflow, PatchbayWorkflow
 VERSION_KEY = "snapshot_version"
 
 
-class _SpeclessWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]
+class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
     """Converts a top-level workflow without its spec; restoring takes compiled specs as arguments."""
 
     def to_dict(self, workflow: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from bpmn.parser import compile_model
 from bpmn.types import ModelSource
 
 
@@ -23,8 +24,6 @@ class SpecCache:
 
     def get(self, source: ModelSource) -> Any:
         """The compiled model of `source`, compiling it on a miss (raises `InvalidModel`)."""
-        from bpmn.parser import compile_model
-
         key = source.content_hash
         with self._lock:
             if key in self._items:

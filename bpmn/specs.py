@@ -14,7 +14,7 @@ from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 SERVICE_CALL_KEY = "patchbay_service_call"
 
 
-class ParkedServiceTask(SpiffServiceTask):  # type: ignore[misc]
+class ParkedServiceTask(SpiffServiceTask):
     """A service task that records its call and waits for the result instead of calling out."""
 
     def _execute(self, task: Any) -> None:
@@ -26,4 +26,4 @@ class ParkedServiceTask(SpiffServiceTask):  # type: ignore[misc]
             SERVICE_CALL_KEY: {"operation": self.operation_name, "parameters": params},
         })
         # None tells SpiffWorkflow's Task.run() to leave the task STARTED: it waits for the result.
-        return None
+        return None  # noqa: PLR1711 - the explicit None is the protocol, not an accident

@@ -6,6 +6,7 @@ values only, so storage, locking and transport stay outside `bpmn`.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -47,8 +48,6 @@ class ModelSource:
     @property
     def content_hash(self) -> str:
         """sha256 of the uploaded bytes: the identity of a definition version and the spec cache key."""
-        import hashlib
-
         return hashlib.sha256(self.content).hexdigest()
 
 

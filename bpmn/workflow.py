@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 UNBOUNDED_DEPTH = sys.maxsize
 
 
-class PatchbaySubWorkflow(BpmnSubWorkflow):  # type: ignore[misc]
+class PatchbaySubWorkflow(BpmnSubWorkflow):
     """A sub-process or call activity instance whose task search has no depth bound."""
 
     def get_tasks_iterator(self, first_task: Any = None, **kwargs: Any) -> Any:
@@ -25,7 +25,7 @@ class PatchbaySubWorkflow(BpmnSubWorkflow):  # type: ignore[misc]
         return super().get_tasks_iterator(first_task, **kwargs)
 
 
-class PatchbayWorkflow(BpmnWorkflow):  # type: ignore[misc]
+class PatchbayWorkflow(BpmnWorkflow):
     """The top-level workflow of an instance."""
 
     def get_tasks_iterator(self, first_task: Any = None, **kwargs: Any) -> Any:

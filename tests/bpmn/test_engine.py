@@ -255,7 +255,9 @@ EVENT_GATEWAY = model(f"""
 {START}
 <bpmn:eventBasedGateway id="wait_for_either"/>
 <bpmn:intermediateCatchEvent id="timeout">
-  <bpmn:timerEventDefinition><bpmn:timeDuration>"PT" + str(minutes) + "M"</bpmn:timeDuration></bpmn:timerEventDefinition>
+  <bpmn:timerEventDefinition>
+    <bpmn:timeDuration>"PT" + str(minutes) + "M"</bpmn:timeDuration>
+  </bpmn:timerEventDefinition>
 </bpmn:intermediateCatchEvent>
 <bpmn:intermediateCatchEvent id="paid"><bpmn:messageEventDefinition messageRef="payment"/></bpmn:intermediateCatchEvent>
 <bpmn:endEvent id="end_timeout"/>

@@ -16,7 +16,9 @@ END = '<bpmn:endEvent id="end"/>'
 CORRELATED = """
 <bpmn:collaboration id="collaboration">
   <bpmn:participant id="payments" processRef="wait_for_payment"/>
-  <bpmn:correlationKey name="order_key"><bpmn:correlationPropertyRef>order_id</bpmn:correlationPropertyRef></bpmn:correlationKey>
+  <bpmn:correlationKey name="order_key">
+    <bpmn:correlationPropertyRef>order_id</bpmn:correlationPropertyRef>
+  </bpmn:correlationKey>
 </bpmn:collaboration>
 <bpmn:message id="payment_confirmed" name="payment_confirmed"/>
 <bpmn:correlationProperty id="order_id" name="order_id">

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from bpmn.types import ModelSource
 
 HEADER = (
@@ -14,7 +16,8 @@ HEADER = (
 
 def model(body: str, *, key: str = "test_process", extra: str = "") -> ModelSource:
     """A one-process model named `key` whose process element holds `body`."""
-    xml = f'{HEADER}{extra}<bpmn:process id="{key}" isExecutable="true">\n{body}\n</bpmn:process>\n</bpmn:definitions>\n'
+    process = f'<bpmn:process id="{key}" isExecutable="true">\n{body}\n</bpmn:process>\n'
+    xml = f"{HEADER}{extra}{process}</bpmn:definitions>\n"
     return ModelSource(filename=f"{key}.bpmn", content=xml.encode())
 
 
@@ -28,7 +31,7 @@ def flow(flow_id: str, source: str, target: str, condition: str | None = None) -
 
 def chain(*elements: str) -> str:
     """Flows joining element ids in order: chain('a', 'b', 'c') -> a->b, b->c."""
-    return "\n".join(flow(f"f_{a}_{b}", a, b) for a, b in zip(elements, elements[1:], strict=False))
+    return "\n".join(flow(f"f_{a}_{b}", a, b) for a, b in itertools.pairwise(elements))
 
 
 def script(task_id: str, code: str) -> str:
