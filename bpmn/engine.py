@@ -16,12 +16,15 @@ from bpmn import snapshot as snapshots
 from bpmn.errors import CommandRejected
 from bpmn.expressions import DEFAULT_LIMITS, Limits
 from bpmn.harvest import Observation
+from bpmn.parser import CompiledModel, run_with_deep_stack
 from bpmn.script_engine import RestrictedScriptEngine
 from bpmn.spec_cache import SpecCache
 from bpmn.types import ModelSource, StepResult
 from bpmn.workflow import PatchbayWorkflow
 
 Command = Callable[[Any, runner.StepLog], None]
+# Below this many elements SpiffWorkflow's recursive prediction fits in the default recursion limit.
+DEEP_MODEL_ELEMENTS = 300
 
 
 class Engine:
@@ -43,13 +46,14 @@ class Engine:
     def start(self, source: ModelSource, *, variables: dict[str, Any] | None = None,
               now: datetime | None = None) -> StepResult:
         """Create an instance of the model's executable process and run it until it waits."""
-        compiled = self.specs.get(source)
-        workflow = PatchbayWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=self.script_engine)
-        for task in workflow.get_tasks(state=runner.READY):
-            task.data.update(variables or {})
-        log = runner.StepLog(before=Observation.empty())
-        log.event("instance.started", data={"process_key": compiled.process_key})
-        return self._finish(workflow, log, now)
+        def step(compiled: CompiledModel) -> StepResult:
+            workflow = PatchbayWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=self.script_engine)
+            for task in workflow.get_tasks(state=runner.READY):
+                task.data.update(variables or {})
+            log = runner.StepLog(before=Observation.empty())
+            log.event("instance.started", data={"process_key": compiled.process_key})
+            return self._finish(workflow, log, now)
+        return self._in_engine(source, step)
 
     def complete_work_item(self, source: ModelSource, snapshot: str, *, work_item_id: str,
                            variables: dict[str, Any] | None = None, now: datetime | None = None) -> StepResult:
@@ -110,18 +114,21 @@ class Engine:
 
     def cancel(self, source: ModelSource, snapshot: str, *, now: datetime | None = None) -> StepResult:
         """Cancel the instance: every open task is cancelled and no work item, call or timer remains."""
-        compiled = self.specs.get(source)
-        workflow = self._restore(compiled, snapshot)
-        log = runner.StepLog(before=Observation.of(workflow))
-        workflow.cancel()
-        log.event("instance.cancelled")
-        return runner.result(workflow, log, status="cancelled")
+        def step(compiled: CompiledModel) -> StepResult:
+            workflow = self._restore(compiled, snapshot)
+            log = runner.StepLog(before=Observation.of(workflow))
+            workflow.cancel()
+            log.event("instance.cancelled")
+            return runner.result(workflow, log, status="cancelled")
+        return self._in_engine(source, step)
 
     def inspect(self, source: ModelSource, snapshot: str) -> StepResult:
         """Describe the instance as it stands, without changing it."""
-        workflow = self._restore(self.specs.get(source), snapshot)
-        log = runner.StepLog(before=Observation.of(workflow))
-        return runner.result(workflow, log, status=runner.status_of(workflow))
+        def step(compiled: CompiledModel) -> StepResult:
+            workflow = self._restore(compiled, snapshot)
+            log = runner.StepLog(before=Observation.of(workflow))
+            return runner.result(workflow, log, status=runner.status_of(workflow))
+        return self._in_engine(source, step)
 
     # -- plumbing ----------------------------------------------------------------------------------
 
@@ -131,13 +138,24 @@ class Engine:
         return workflow
 
     def _apply(self, source: ModelSource, snapshot: str, command: Command, now: datetime | None) -> StepResult:
-        workflow = self._restore(self.specs.get(source), snapshot)
-        if workflow.completed:
-            raise CommandRejected("instance_finished", "the instance has already finished")
-        log = runner.StepLog(before=Observation.of(workflow))
-        command(workflow, log)
-        return self._finish(workflow, log, now)
+        def step(compiled: CompiledModel) -> StepResult:
+            workflow = self._restore(compiled, snapshot)
+            if workflow.completed:
+                raise CommandRejected("instance_finished", "the instance has already finished")
+            log = runner.StepLog(before=Observation.of(workflow))
+            command(workflow, log)
+            return self._finish(workflow, log, now)
+        return self._in_engine(source, step)
+
+    def _in_engine(self, source: ModelSource, step: Callable[[CompiledModel], StepResult]) -> StepResult:
+        """Run a step; large models run on a deep stack (SpiffWorkflow predicts the task tree recursively)."""
+        compiled = self.specs.get(source)
+        elements = len(compiled.element_lines)
+        if elements < DEEP_MODEL_ELEMENTS:
+            return step(compiled)
+        return run_with_deep_stack(lambda: step(compiled), elements=elements)
 
     def _finish(self, workflow: Any, log: runner.StepLog, now: datetime | None) -> StepResult:
+        del now  # steps run on the wall clock; `now` only decides which timers fire_due_timers fires
         runner.run_until_waiting(workflow, max_rounds=self.max_rounds)
         return runner.outcome(workflow, log)

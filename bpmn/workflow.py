@@ -13,8 +13,16 @@ from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
+from SpiffWorkflow.util.task import TaskState
 
 UNBOUNDED_DEPTH = sys.maxsize
+
+
+def _ready_tasks(workflow: Any) -> list[Any]:
+    # The engine loop asks for READY tasks after every round. Walking the task tree for that costs
+    # O(tree) per round, O(n^2) for a long chain; the flat task map gives the same tasks, in
+    # creation order, far faster.
+    return [task for task in workflow.tasks.values() if task.state == TaskState.READY]
 
 
 class PatchbaySubWorkflow(BpmnSubWorkflow):
@@ -24,6 +32,11 @@ class PatchbaySubWorkflow(BpmnSubWorkflow):
         kwargs.setdefault("max_depth", UNBOUNDED_DEPTH)
         return super().get_tasks_iterator(first_task, **kwargs)
 
+    def get_tasks(self, first_task: Any = None, **kwargs: Any) -> list[Any]:
+        if first_task is None and kwargs == {"state": TaskState.READY}:
+            return _ready_tasks(self)
+        return list(self.get_tasks_iterator(first_task, **kwargs))
+
 
 class PatchbayWorkflow(BpmnWorkflow):
     """The top-level workflow of an instance."""
@@ -31,6 +44,11 @@ class PatchbayWorkflow(BpmnWorkflow):
     def get_tasks_iterator(self, first_task: Any = None, **kwargs: Any) -> Any:
         kwargs.setdefault("max_depth", UNBOUNDED_DEPTH)
         return super().get_tasks_iterator(first_task, **kwargs)
+
+    def get_tasks(self, first_task: Any = None, **kwargs: Any) -> list[Any]:
+        if first_task is None and kwargs == {"state": TaskState.READY}:
+            return _ready_tasks(self)
+        return list(self.get_tasks_iterator(first_task, **kwargs))
 
     def create_subprocess(self, my_task: Any, spec_name: str) -> Any:
         subprocess = PatchbaySubWorkflow(

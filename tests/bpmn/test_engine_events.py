@@ -194,3 +194,15 @@ def test_parameter_expression_error_names_the_service_task(engine: Engine) -> No
         engine.start(broken)
     assert err.value.element_id == "charge"
     assert "value" in str(err.value)
+
+
+def test_a_chain_of_1200_activities_runs_to_completion(engine: Engine) -> None:
+    count = 1200
+    ids = ["start"] + [f"step_{i}" for i in range(count)] + ["end"]
+    body = START + "".join(script(f"step_{i}", "n = n + 1") for i in range(count)) + END + chain(*ids)
+
+    result = engine.start(model(body), variables={"n": 0})
+
+    assert result.status == "completed"
+    assert result.variables["n"] == count
+    assert len(result.completed_activities) == count + 2

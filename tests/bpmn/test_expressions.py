@@ -288,6 +288,10 @@ SCRIPT_ESCAPES = [
     ("a = [1]\nfor i in range(40):\n    a.extend(a)", "too long"),
     ("a = [1]\na.append(a)\nb = a", "nested more than"),
     ("x = []\nfor i in range(60):\n    x = [x, x]", "too large"),
+    ("s = ['x' * 1000000] * 100000", "too large"),
+    ("a = 'x' * 1000000\nfor i in range(10000):\n    n = a.count('y')", "exceeded 100000 steps"),
+    ("a = list(range(100000))\nfor i in range(10000):\n    a.sort()", "exceeded 100000 steps"),
+    ("a = [str(i) * 100 for i in range(10000)]\nfor i in range(10000):\n    b = 'z' in a", "exceeded"),
 ]
 
 
@@ -300,8 +304,10 @@ def test_expression_escapes_are_refused_and_nothing_runs(expression, message, tm
     marker = _marker(tmp_path)
     data = {"x": 1, "d": {"x": 1}, "tags": ["a"], "sentinel": "untouched"}
     before = copy.deepcopy(data)
+    started = time.perf_counter()
     with pytest.raises(ExpressionError, match=message) as info:
         evaluate(expression.replace("{marker}", str(marker)), data, element_id="gateway_7")
+    assert time.perf_counter() - started < 2  # refused before the work, not after it
     assert info.value.element_id == "gateway_7"
     assert "gateway_7" in str(info.value)
     assert info.value.line == 1
@@ -314,8 +320,10 @@ def test_script_escapes_are_refused_and_data_is_unchanged(script, message, tmp_p
     marker = _marker(tmp_path)
     data = {"x": 1, "d": {"x": 1}, "tags": ["a"], "sentinel": "untouched"}
     before = copy.deepcopy(data)
+    started = time.perf_counter()
     with pytest.raises(ExpressionError, match=message) as info:
         execute("sentinel = 'ran'\n" + script.replace("{marker}", str(marker)), data, element_id="script_3")
+    assert time.perf_counter() - started < 2  # bounded CPU
     assert info.value.element_id == "script_3"
     assert data == before
     assert not marker.exists()
