@@ -21,8 +21,8 @@ logger = logging.getLogger(__name__)
 class ApiError(Exception):
     """An error with an HTTP status, a snake_case code, a sentence and optional details."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
-    code = "bad_request"
+    status_code: int = status.HTTP_400_BAD_REQUEST
+    code: str = "bad_request"
 
     def __init__(self, message: str, *, code: str | None = None, details: list[Any] | None = None,
                  status_code: int | None = None) -> None:
