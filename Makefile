@@ -44,7 +44,7 @@ install: $(RUNTIME_STAMP)
 install-dev: $(DEV_STAMP)
 
 dirs:
-	@d="$${PATCHBAY_VAR_DIR:-var}"; mkdir -p "$$d/broker/out" "$$d/broker/processed"
+	@d="$${PATCHBAY_VAR_DIR:-var}"; mkdir -p "$$d/broker/out" "$$d/broker/processed" "$$d/broker/control"
 
 # --- running ------------------------------------------------------------------------------------
 run prepare: export PATCHBAY_DEMO := true
