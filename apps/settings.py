@@ -165,6 +165,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a `status` field; name their enums so the schema has no collisions.
+    "ENUM_NAME_OVERRIDES": {
+        "InstanceStatusEnum": "apps.instances.models.InstanceStatus",
+        "IncidentStatusEnum": "apps.instances.models.IncidentStatus",
+    },
 }
 
 # Celery: Redis when REDIS_URL is given, otherwise the file-system broker so a new user needs no server.

@@ -4,21 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.instances.models import Incident, IncidentStatus, InstanceEvent, InstanceStatus, ProcessInstance
-
-
-# Described without `enum` on purpose: drf-spectacular names every enum after its field (`status`),
-# and two status enums collide (W001, which fails `check --deploy`). The better fix is an
-# ENUM_NAME_OVERRIDES entry in settings; this keeps the schema exact meanwhile.
-@extend_schema_field({"type": "string", "pattern": "^(open|resolved)$", "description": "`open` or `resolved`"})
-class IncidentStatusField(serializers.ChoiceField):
-    """An incident's status, `open` or `resolved`."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(choices=IncidentStatus.choices, **kwargs)
 
 
 class InstanceStartSerializer(serializers.Serializer[dict[str, Any]]):
@@ -49,7 +37,7 @@ class InstanceFilterSerializer(serializers.Serializer[dict[str, Any]]):
 class IncidentFilterSerializer(serializers.Serializer[dict[str, Any]]):
     """Query parameters of `GET /incidents/`."""
 
-    status = IncidentStatusField(required=False)
+    status = serializers.ChoiceField(choices=IncidentStatus.choices, required=False)
 
 
 class IncidentRetrySerializer(serializers.Serializer[dict[str, Any]]):
@@ -66,7 +54,7 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
     """An incident: what failed where, how often it was tried, and whether it is still open."""
 
     instance_id = serializers.UUIDField(read_only=True)
-    status = IncidentStatusField(read_only=True)
+    status = serializers.ChoiceField(choices=IncidentStatus.choices, read_only=True)
     retryable = serializers.BooleanField(read_only=True, help_text="Open and holding a step to run again.")
 
     class Meta:

@@ -360,3 +360,44 @@ def test_snapshot_holds_no_spec_and_keeps_dates_decimals_and_sets(engine: Engine
     done = engine.complete_work_item(USER_TASK, started.snapshot, work_item_id=started.work_items_opened[0].id,
                                      variables={"approved": True})
     assert done.variables["price"] == "9.99"
+
+
+PARALLEL_USER_TASKS = model(f"""
+{START}
+<bpmn:parallelGateway id="split"/>
+<bpmn:userTask id="check_credit"/>
+<bpmn:userTask id="check_stock"/>
+<bpmn:parallelGateway id="join"/>
+{END}
+{chain("start", "split")}
+{chain("split", "check_credit", "join")}
+{chain("split", "check_stock", "join")}
+{chain("join", "end")}
+""")
+
+
+def test_completing_a_work_item_that_is_no_longer_open_is_rejected_while_the_instance_runs(engine: Engine) -> None:
+    started = engine.start(PARALLEL_USER_TASKS)
+    credit = next(i for i in started.work_items_opened if i.activity_id == "check_credit")
+    once = engine.complete_work_item(PARALLEL_USER_TASKS, started.snapshot, work_item_id=credit.id)
+    assert once.status == "waiting"
+
+    with pytest.raises(CommandRejected) as err:
+        engine.complete_work_item(PARALLEL_USER_TASKS, once.snapshot, work_item_id=credit.id)
+    assert err.value.code == "work_item_not_open"
+
+
+def test_run_task_refuses_a_task_that_is_not_ready(engine: Engine) -> None:
+    from bpmn import runner, snapshot
+    from bpmn.workflow import PatchbayWorkflow
+
+    started = engine.start(TIMER)
+    compiled = engine.specs.get(TIMER)
+    workflow = snapshot.load(started.snapshot, spec=compiled.spec, subprocess_specs=compiled.subprocess_specs)
+    assert isinstance(workflow, PatchbayWorkflow)
+    waiting = next(t for t in workflow.get_tasks() if t.task_spec.name == "wait_an_hour")
+
+    with pytest.raises(CommandRejected) as err:
+        runner.run_task(waiting)
+    assert err.value.code == "task_not_ready"
+    assert waiting.state != runner.READY
