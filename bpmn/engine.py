@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
 
-from bpmn import runner
+from bpmn import runner, start_events
 from bpmn import snapshot as snapshots
 from bpmn.errors import CommandRejected
 from bpmn.expressions import DEFAULT_LIMITS, Limits
@@ -19,7 +19,7 @@ from bpmn.harvest import Observation
 from bpmn.parser import CompiledModel, run_with_deep_stack
 from bpmn.script_engine import RestrictedScriptEngine
 from bpmn.spec_cache import SpecCache
-from bpmn.types import ModelSource, StepResult
+from bpmn.types import ModelSource, StartEventInfo, StartTrigger, StepResult
 from bpmn.workflow import PatchbayWorkflow
 
 Command = Callable[[Any, runner.StepLog], None]
@@ -43,15 +43,28 @@ class Engine:
 
     # -- commands ----------------------------------------------------------------------------------
 
+    def start_events(self, source: ModelSource) -> list[StartEventInfo]:
+        """The start events of the model's executable process (for schedulers and message routing)."""
+        return start_events.describe(self.specs.get(source).spec)
+
     def start(self, source: ModelSource, *, variables: dict[str, Any] | None = None,
-              now: datetime | None = None) -> StepResult:
-        """Create an instance of the model's executable process and run it until it waits."""
+              trigger: StartTrigger | None = None, now: datetime | None = None) -> StepResult:
+        """Create an instance of the model's executable process and run it until it waits.
+
+        With a `trigger`, the named timer or message start event fires at once (the caller decided
+        it is due, or routed the message here); the message's variables become process variables.
+        """
         def step(compiled: CompiledModel) -> StepResult:
             workflow = PatchbayWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=self.script_engine)
             for task in workflow.get_tasks(state=runner.READY):
                 task.data.update(variables or {})
             log = runner.StepLog(before=Observation.empty())
             log.event("instance.started", data={"process_key": compiled.process_key})
+            primed = start_events.prime(workflow, trigger)
+            runner.run_until_waiting(workflow, max_rounds=self.max_rounds)
+            fired = start_events.settle(workflow, trigger, variables or {}) or primed
+            if trigger is not None:
+                log.event(f"{trigger.kind}_start.fired", task=fired)
             return self._finish(workflow, log, now)
         return self._in_engine(source, step)
 

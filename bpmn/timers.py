@@ -17,7 +17,9 @@ import re
 from datetime import datetime
 from typing import Literal
 
-from bpmn.expressions import check_expression
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from bpmn.expressions import check_expression, evaluate
 
 TimerKind = Literal["duration", "date", "cycle"]
 
@@ -130,3 +132,60 @@ def to_spiff_expression(text: str) -> str:
     if is_iso8601_literal(stripped):
         return repr(stripped)
     return text
+
+
+# -- start timer schedules -----------------------------------------------------------------------
+
+_MAX_OCCURRENCES_SCANNED = 100_000
+
+
+def start_timer_value(text: str) -> str:
+    """The ISO text of a start timer: the literal itself, or an expression evaluated without data."""
+    stripped = (text or "").strip()
+    if is_iso8601_literal(stripped):
+        return stripped
+    value = evaluate(stripped, {})
+    if not isinstance(value, str) or not is_iso8601_literal(value.strip()):
+        raise ValueError(f"timer {text!r} did not give an ISO 8601 text (got {value!r})")
+    return value.strip()
+
+
+def next_start_time(text: str, kind: TimerKind, *, anchor: datetime, after: datetime) -> datetime | None:
+    """The first occurrence of a timer start event strictly after `after`, or None when it is spent.
+
+    `anchor` is when the schedule began (the definition's deployment): a duration fires once at
+    `anchor + duration`, a date once at that date, a cycle `R[n]/[start/]period` every period from
+    its start (default `anchor + period`), n times or forever.
+    """
+    value = start_timer_value(text)
+    if kind == "date":
+        at: datetime = TimerEventDefinition.get_datetime(value)
+        return at if at > after else None
+    if kind == "duration":
+        once: datetime = anchor + TimerEventDefinition.get_timedelta_from_start(
+            TimerEventDefinition.parse_iso_duration(value), anchor)
+        return once if once > after else None
+    return _next_cycle_time(value, anchor=anchor, after=after)
+
+
+def _next_cycle_time(value: str, *, anchor: datetime, after: datetime) -> datetime | None:
+    match = _CYCLE.fullmatch(value)
+    if match is None:
+        raise ValueError(f"{value!r} is not a repeating interval")
+    count = int(match.group(1)) if match.group(1) else -1
+    first, second = match.group(2), match.group(3)
+    at: datetime
+    if second is None:
+        period = TimerEventDefinition.parse_iso_duration(first)
+        at = anchor + TimerEventDefinition.get_timedelta_from_start(dict(period), anchor)
+    else:
+        period = TimerEventDefinition.parse_iso_duration(second)
+        at = TimerEventDefinition.get_datetime(first)
+    for _ in range(_MAX_OCCURRENCES_SCANNED):
+        if count == 0:
+            return None
+        if at > after:
+            return at
+        at = at + TimerEventDefinition.get_timedelta_from_start(dict(period), at)
+        count -= 1
+    return None

@@ -78,6 +78,30 @@ class ValidationReport:
 
 
 @dataclass(frozen=True)
+class StartEventInfo:
+    """A start event of a model's executable process, as a scheduler or message router needs it.
+
+    `kind` is `none`, `timer`, `message` or `other`; `timer_kind` is `duration`, `date` or `cycle`
+    and `timer_text` the timer as written in the model; `message_name` names a message start event.
+    """
+
+    activity_id: str
+    kind: Literal["none", "timer", "message", "other"]
+    timer_kind: Literal["duration", "date", "cycle"] | None = None
+    timer_text: str | None = None
+    message_name: str | None = None
+
+
+@dataclass(frozen=True)
+class StartTrigger:
+    """Why an instance starts: a timer start event fired, or a message start event caught a message."""
+
+    kind: Literal["timer", "message"]
+    activity_id: str | None = None
+    message_name: str | None = None
+
+
+@dataclass(frozen=True)
 class WorkItemRequest:
     """A user or manual task that became ready and waits for a person."""
 
