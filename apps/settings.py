@@ -6,9 +6,11 @@ bad value: a typo in production must stop the process, not fall back silently.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -57,6 +59,20 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_json_object(name: str, default: dict[str, Any]) -> dict[str, Any]:
+    """Parse a JSON object variable (e.g. `{"http": {"max_attempts": 3}}`)."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ImproperlyConfiguredEnv(f"{name}={raw!r} is not JSON") from exc
+    if not isinstance(value, dict):
+        raise ImproperlyConfiguredEnv(f"{name}={raw!r} is not a JSON object")
+    return value
+
+
 DEBUG = env_bool("DEBUG", False)
 # The demo mode is what `make run` uses: seeded users with a documented password, embedded broker.
 DEMO_MODE = env_bool("PATCHBAY_DEMO", False)
@@ -84,6 +100,9 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.definitions",
     "apps.instances",
+    "apps.worklist",
+    "apps.integrations",
+    "apps.ui",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +188,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "InstanceStatusEnum": "apps.instances.models.InstanceStatus",
         "IncidentStatusEnum": "apps.instances.models.IncidentStatus",
+        "CallStatusEnum": "apps.integrations.models.CallStatus",
+        "BreakerStateEnum": "apps.integrations.models.BreakerState",
     },
 }
 
@@ -204,8 +225,25 @@ CELERY_TIMEZONE = "UTC"
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 CELERY_BEAT_SCHEDULE = {
     "fire-due-timers": {"task": "apps.instances.tasks.fire_due_timers", "schedule": 1.0},
+    # Outbox backstop: due retries, lost messages, calls whose worker died (apps.integrations).
+    "sweep-outbox": {"task": "apps.integrations.tasks.sweep_outbox", "schedule": 1.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# External systems (apps.integrations, docs/operations.md "External systems"). One Celery queue per
+# system; workers must consume these besides `engine` (scripts/run_stack.py has the same default).
+PATCHBAY_SYSTEM_QUEUES = env_list("PATCHBAY_SYSTEM_QUEUES", ["core", "http"])
+# Defaults of each system's protection (a connector may declare its own; the admin may change them).
+PATCHBAY_SYSTEM_MAX_CONCURRENCY = env_int("PATCHBAY_SYSTEM_MAX_CONCURRENCY", 8)
+PATCHBAY_BREAKER_FAILURE_THRESHOLD = env_int("PATCHBAY_BREAKER_FAILURE_THRESHOLD", 5)
+PATCHBAY_BREAKER_WINDOW_SECONDS = env_int("PATCHBAY_BREAKER_WINDOW_SECONDS", 60)
+PATCHBAY_BREAKER_COOLDOWN_SECONDS = env_int("PATCHBAY_BREAKER_COOLDOWN_SECONDS", 30)
+# The sweeper re-sends a pending call whose message is this old, and fails a running call this long
+# past its operation's timeout (its worker died).
+PATCHBAY_OUTBOX_PENDING_GRACE_SECONDS = env_int("PATCHBAY_OUTBOX_PENDING_GRACE_SECONDS", 30)
+PATCHBAY_OUTBOX_RUNNING_GRACE_SECONDS = env_int("PATCHBAY_OUTBOX_RUNNING_GRACE_SECONDS", 30)
+# Retry policy overrides by system or operation name: {"http": {"max_attempts": 8, "max_delay": 300}}.
+PATCHBAY_RETRY_POLICIES = env_json_object("PATCHBAY_RETRY_POLICIES", {})
 
 # The step pipeline waits this long for an instance lock before answering "busy".
 PATCHBAY_LOCK_TIMEOUT_MS = env_int("PATCHBAY_LOCK_TIMEOUT_MS", 5000)
@@ -225,7 +263,7 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEMO_MODE
     SECURE_HSTS_PRELOAD = not DEMO_MODE
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 LOGGING = {
     "version": 1,

@@ -14,7 +14,8 @@ component, `start/end` intervals) are rejected here with a clear message at uplo
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from calendar import monthrange
+from datetime import datetime, timedelta
 from typing import Literal
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -174,18 +175,32 @@ def _next_cycle_time(value: str, *, anchor: datetime, after: datetime) -> dateti
         raise ValueError(f"{value!r} is not a repeating interval")
     count = int(match.group(1)) if match.group(1) else -1
     first, second = match.group(2), match.group(3)
-    at: datetime
     if second is None:
         period = TimerEventDefinition.parse_iso_duration(first)
-        at = anchor + TimerEventDefinition.get_timedelta_from_start(dict(period), anchor)
+        start = _add_period(anchor, period, 1)
     else:
         period = TimerEventDefinition.parse_iso_duration(second)
-        at = TimerEventDefinition.get_datetime(first)
-    for _ in range(_MAX_OCCURRENCES_SCANNED):
-        if count == 0:
+        start = TimerEventDefinition.get_datetime(first)
+    for index in range(_MAX_OCCURRENCES_SCANNED):
+        if index == count:
             return None
+        at = _add_period(start, period, index)
         if at > after:
             return at
-        at = at + TimerEventDefinition.get_timedelta_from_start(dict(period), at)
-        count -= 1
     return None
+
+
+def _add_period(start: datetime, period: dict[str, float], times: int) -> datetime:
+    """`start` plus `times` periods, months counted on the calendar from `start` (Jan 31 + P1M = Feb 28).
+
+    Each occurrence is computed from the series start, not from the previous one, so month ends do
+    not drift (Jan 31, Feb 28, Mar 31 ...) as they would by adding month lengths one at a time.
+    """
+    months = int(period.get("years", 0) * 12 + period.get("months", 0)) * times
+    year, month = divmod(start.month - 1 + months, 12)
+    year += start.year
+    day = min(start.day, monthrange(year, month + 1)[1])
+    shifted = start.replace(year=year, month=month + 1, day=day)
+    rest = timedelta(weeks=period.get("weeks", 0), days=period.get("days", 0), hours=period.get("hours", 0),
+                     minutes=period.get("minutes", 0), seconds=period.get("seconds", 0))
+    return shifted + rest * times

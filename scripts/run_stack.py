@@ -145,6 +145,17 @@ def _signal_group(child: Child, signum: int) -> None:
         os.killpg(child.process.pid, signum)
 
 
+# Same default as PATCHBAY_SYSTEM_QUEUES in apps/settings.py: one queue per external system.
+DEFAULT_SYSTEM_QUEUES = "core,http"
+
+
+def worker_queues() -> str:
+    """`engine` (steps, sweeps), `celery` and every external system's queue (PATCHBAY_SYSTEM_QUEUES)."""
+    systems = os.environ.get("PATCHBAY_SYSTEM_QUEUES") or DEFAULT_SYSTEM_QUEUES
+    queues = ["engine", "celery", *(q.strip() for q in systems.split(",") if q.strip())]
+    return ",".join(dict.fromkeys(queues))
+
+
 def default_children(python: str = sys.executable) -> list[Child]:
     """The Patchbay stack: gunicorn on 127.0.0.1:$PORT, a Celery worker and Celery beat."""
     port = os.environ.get("PORT") or "8000"
@@ -155,7 +166,7 @@ def default_children(python: str = sys.executable) -> list[Child]:
         Child("web", [python, "-m", "gunicorn", "apps.wsgi:application", "--bind", f"127.0.0.1:{port}",
                       "--workers", os.environ.get("WEB_WORKERS") or "2", "--threads", "2",
                       "--access-logfile", "-", "--graceful-timeout", "5", "--no-control-socket"]),
-        Child("worker", [python, "-m", "celery", "-A", "apps", "worker", "-Q", "engine,celery",
+        Child("worker", [python, "-m", "celery", "-A", "apps", "worker", "-Q", worker_queues(),
                          "-c", "1", "--pool=solo", "--loglevel", celery_level, "--without-gossip",
                          "--without-mingle"]),
         Child("beat", [python, "-m", "celery", "-A", "apps", "beat", "--loglevel", celery_level,

@@ -72,6 +72,24 @@ def require_redis() -> str:
     return url
 
 
+CHROMIUM = Path(os.environ.get("PATCHBAY_CHROMIUM", "/usr/bin/chromium"))
+
+
+def require_browser() -> Path:
+    """Stop the test unless Debian's Chromium and the `playwright` package are installed; return Chromium.
+
+    Browsers are never downloaded (`playwright install` cannot reach its CDN here): the tests drive the
+    system Chromium (`apt-get install chromium`) through the Python package's bundled driver.
+    """
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        skip_or_fail("needs the playwright package: pip install -r requirements-dev.txt")
+    if not CHROMIUM.is_file() or not os.access(CHROMIUM, os.X_OK):
+        skip_or_fail(f"needs Chromium at {CHROMIUM}: apt-get install chromium (or set PATCHBAY_CHROMIUM)")
+    return CHROMIUM
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "redis: needs a real Redis (REDIS_URL); skipped with a reason elsewhere, never in CI"

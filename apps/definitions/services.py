@@ -15,6 +15,7 @@ from django.db.models import Max
 import bpmn
 from apps.core.errors import ApiError, Conflict
 from apps.core.operations import operation_names
+from apps.definitions.hooks import run_deployed_hooks_on_commit
 from apps.definitions.models import ProcessDefinition
 from bpmn.types import ModelSource, ValidationReport
 
@@ -111,6 +112,8 @@ def _store_next_version(
             time.sleep(random.uniform(0.005, 0.05) * attempt)  # noqa: S311 - jitter, not security
             continue
         logger.info("deployed definition %s v%d", key, definition.version)
+        # Other apps index the new version (message starts, start timers) once it is committed.
+        run_deployed_hooks_on_commit(definition.pk)
         return definition, True
     raise Conflict(f"Could not assign a version to {key!r}: too many concurrent deploys; try again.",
                    code="deploy_busy")

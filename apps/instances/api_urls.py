@@ -1,8 +1,8 @@
-"""Runtime endpoints under /api/v1/ (API.md "Instances" and "Incidents")."""
+"""Runtime endpoints under /api/v1/ (API.md "Instances", "Incidents" and "Messages")."""
 
 from django.urls import path
 
-from apps.instances import api
+from apps.instances import api, api_messages
 
 _ONE = "instances/<uuid:instance_id>/"
 
@@ -15,4 +15,5 @@ urlpatterns = [
     path(f"{_ONE}resume/", api.InstanceResumeView.as_view(), name="instance-resume"),
     path("incidents/", api.IncidentListView.as_view(), name="incident-list"),
     path("incidents/<int:incident_id>/retry/", api.IncidentRetryView.as_view(), name="incident-retry"),
+    path("messages/", api_messages.MessageCorrelateView.as_view(), name="message-correlate"),
 ]

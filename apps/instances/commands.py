@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any, ClassVar
 
-from bpmn import Engine, ModelSource, StepResult
+from bpmn import Engine, ModelSource, StartTrigger, StepResult
 
 
 @dataclass(frozen=True)
@@ -67,9 +67,20 @@ class StartCommand(EngineCommand):
 
     kind: ClassVar[str] = "start"
     variables: dict[str, Any] = field(default_factory=dict)
+    # The start event that fired, as JSON (`{"kind": "timer"|"message", "activity_id", "message_name"}`);
+    # None for a plain start. JSON rather than a `StartTrigger` so the command round-trips unchanged.
+    trigger: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """As `Command.to_json`, without `trigger` for a plain start (the shape stored before triggers)."""
+        data = super().to_json()
+        if data.get("trigger") is None:
+            data.pop("trigger", None)
+        return data
 
     def run(self, ctx: StepContext) -> StepResult:
-        return ctx.engine.start(ctx.source, variables=dict(self.variables), now=ctx.now)
+        trigger = StartTrigger(**self.trigger) if self.trigger else None
+        return ctx.engine.start(ctx.source, variables=dict(self.variables), trigger=trigger, now=ctx.now)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Runtime state: process instances, their append-only audit trail and their incidents."""
+"""Runtime state: instances, audit trail, incidents, message subscriptions and start-event schedules."""
 
 from __future__ import annotations
 
@@ -136,3 +136,165 @@ class Incident(models.Model):
     def retryable(self) -> bool:
         """True when the incident is open and holds a command to run again."""
         return self.status == IncidentStatus.OPEN and self.command is not None
+
+
+class MessageSubscription(models.Model):
+    """A catch event or receive task of an instance waiting for a message: the routing index.
+
+    The pipeline replaces an instance's rows with the engine's list after every successful step, in
+    the step's transaction, so the index never disagrees with a committed snapshot. `correlation`
+    holds the values the instance expects; `correlation_key` is the same dict as canonical JSON
+    (sorted keys, no blanks), so routing finds candidates by exact index look-up
+    (`apps.instances.messaging`). An empty correlation (`{}`) matches any message of that name.
+    """
+
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="subscriptions")
+    name = models.CharField(max_length=255)
+    correlation = models.JSONField(default=dict, blank=True)
+    correlation_key = models.TextField()
+    task_id = models.CharField(max_length=64)
+    activity_id = models.CharField(max_length=255)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("created_at", "id")
+        indexes = (models.Index(fields=("name", "correlation_key"), name="subscription_name_corr"),)
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.correlation_key} -> {self.instance_id}"
+
+
+class OutboundMessageStatus(models.TextChoices):
+    """Where a message an instance threw stands: waiting to be routed, routed, or matched nobody."""
+
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    UNMATCHED = "unmatched", "Unmatched"
+
+
+class OutboundMessage(models.Model):
+    """Outbox row of a message an instance threw (throw event, message end event, send task).
+
+    Written in the throwing step's transaction; a Celery task routes it after commit and marks it in
+    the same transaction as the deliveries, so routing happens exactly once even if the task runs
+    twice. The beat sweep re-sends rows left pending (broker down when the step committed).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    source_instance = models.ForeignKey(
+        ProcessInstance, null=True, on_delete=models.SET_NULL, related_name="thrown_messages"
+    )
+    activity_id = models.CharField(max_length=255, blank=True)
+    name = models.CharField(max_length=255)
+    correlation = models.JSONField(default=dict, blank=True)
+    variables = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=16, choices=OutboundMessageStatus.choices, default=OutboundMessageStatus.PENDING
+    )
+    instance_ids = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField()
+    routed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("created_at",)
+        indexes = (
+            models.Index(
+                fields=("created_at",), name="outbound_message_pending", condition=Q(status="pending")
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.name} from {self.source_instance_id} ({self.status})"
+
+
+class MessageStartEvent(models.Model):
+    """A message start event of the latest version of a process key: where an unmatched message starts.
+
+    Filled from `bpmn.Engine.start_events` when a definition is indexed (post-deploy hook, and the
+    reconciling pass of the sweep); deploying a newer version replaces the older version's rows.
+    """
+
+    definition = models.ForeignKey(ProcessDefinition, on_delete=models.CASCADE, related_name="+")
+    process_key = models.CharField(max_length=255)
+    activity_id = models.CharField(max_length=255)
+    message_name = models.CharField(max_length=255, db_index=True)
+
+    class Meta:
+        ordering = ("process_key", "activity_id")
+        constraints = (
+            models.UniqueConstraint(fields=("definition", "activity_id"), name="message_start_unique"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.message_name} starts {self.process_key}.{self.activity_id}"
+
+
+class StartTimer(models.Model):
+    """The schedule of one timer start event of the latest version of a process key.
+
+    `anchor` is when the schedule began (the version's deployment); `next_fire_at` the next
+    occurrence (null once a date, a duration or a bounded cycle is spent). The start-timer sweep
+    (`apps.instances.start_timers`) starts one instance per occurrence and advances the row.
+    """
+
+    definition = models.ForeignKey(ProcessDefinition, on_delete=models.CASCADE, related_name="+")
+    process_key = models.CharField(max_length=255)
+    activity_id = models.CharField(max_length=255)
+    timer_kind = models.CharField(max_length=16)
+    timer_text = models.TextField()
+    anchor = models.DateTimeField()
+    next_fire_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    fired_count = models.PositiveIntegerField(default=0)
+    last_fired_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ("process_key", "activity_id")
+        constraints = (
+            models.UniqueConstraint(fields=("definition", "activity_id"), name="start_timer_unique"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.process_key}.{self.activity_id} next {self.next_fire_at}"
+
+
+class StartTimerFiring(models.Model):
+    """One occurrence of a timer start event that fired: the guard against starting it twice.
+
+    Unique per (process key, start event, occurrence): two sweeps, or a schedule moved to a new
+    version, can never start two instances for one occurrence.
+    """
+
+    process_key = models.CharField(max_length=255)
+    activity_id = models.CharField(max_length=255)
+    occurrence = models.DateTimeField()
+    definition = models.ForeignKey(ProcessDefinition, on_delete=models.CASCADE, related_name="+")
+    instance = models.ForeignKey(ProcessInstance, null=True, on_delete=models.SET_NULL, related_name="+")
+    fired_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("-occurrence",)
+        constraints = (
+            models.UniqueConstraint(
+                fields=("process_key", "activity_id", "occurrence"), name="start_timer_firing_unique"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.process_key}.{self.activity_id} @ {self.occurrence.isoformat()}"
+
+
+class StartEventScan(models.Model):
+    """Marks a definition whose start events were indexed (message starts, start timers).
+
+    The reconciling pass indexes every definition without this row, so versions deployed before the
+    feature, or whose post-deploy hook did not run, are picked up; after that it costs one query.
+    """
+
+    definition = models.OneToOneField(
+        ProcessDefinition, primary_key=True, on_delete=models.CASCADE, related_name="start_event_scan"
+    )
+    scanned_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"start events of {self.definition_id} scanned {self.scanned_at.isoformat()}"

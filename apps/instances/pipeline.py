@@ -5,8 +5,9 @@
 3. apply one command through the engine facade (`apps.instances.commands`);
 4./5. the engine runs until every token waits and returns a `StepResult` with the effects;
 6. save the row with `update_fields`, append the audit events with consecutive `seq`, open incidents
-   the engine reported, and let the registered effect handlers write their rows. Celery tasks are
-   enqueued only through `transaction.on_commit`.
+   the engine reported, replace the instance's message subscriptions and put thrown messages in the
+   outbox (`apps.instances.subscriptions`), and let the registered effect handlers write their rows.
+   Celery tasks are enqueued only through `transaction.on_commit`.
 
 An exception from the engine (or from an effect handler) rolls the whole step back: the instance stays
 exactly as it was, and a second transaction records an `Incident` holding the command, so a retry can
@@ -39,6 +40,7 @@ from apps.instances.effects import run_effect_handlers
 from apps.instances.locking import lock_instance_bounded, raise_if_busy
 from apps.instances.models import FINISHED_STATUSES, Incident, InstanceStatus, ProcessInstance
 from apps.instances.runtime import get_engine, model_source_for
+from apps.instances.subscriptions import step_messages_record
 from apps.instances.trail import (
     EventDraft,
     append_events,
@@ -117,6 +119,7 @@ def _run_step(
         instance.save(update_fields=[*change.update_fields, "event_seq"])
         if change.result is not None:
             # After the save, so handlers see the row as the step leaves it.
+            step_messages_record(instance=instance, result=change.result, now=now)
             run_effect_handlers(instance, change.result)
         return instance
 

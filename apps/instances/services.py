@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,8 @@ from apps.instances.commands import (
 from apps.instances.locking import lock_instance_skip_locked
 from apps.instances.models import Incident, IncidentStatus, InstanceStatus, ProcessInstance
 from apps.instances.pipeline import SYSTEM_ACTOR, instance_step
+from apps.instances.retry_hooks import retry_hook_for, run_retry_hook
+from bpmn import StartTrigger
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -66,6 +69,7 @@ def instance_start(
     business_key: str | None = None,
     variables: dict[str, Any] | None = None,
     started_by: User | None,
+    trigger: StartTrigger | None = None,
 ) -> ProcessInstance:
     """Start an instance of the latest (or the given) version of `process_key` and run its first step.
 
@@ -73,7 +77,8 @@ def instance_start(
     `business_key` is unfinished, another start raises `Conflict` (`duplicate_business_key`) - the
     database's partial unique constraint decides, so concurrent starts cannot both win. An unknown
     key or version raises `ApiError` (400, `unknown_process`). When the first step fails the
-    instance stays `running` with an open incident whose retry re-runs the start.
+    instance stays `running` with an open incident whose retry re-runs the start. `trigger` names
+    the timer or message start event that fired (the start-timer sweep and the message router).
     """
     definition = _definition_for(process_key, version)
     variables = dict(variables or {})
@@ -98,9 +103,8 @@ def instance_start(
                 }
             ],
         ) from exc
-    return instance_step(
-        instance_id=instance.pk, command=StartCommand(variables=variables), actor=_actor_name(started_by)
-    )
+    command = StartCommand(variables=variables, trigger=asdict(trigger) if trigger is not None else None)
+    return instance_step(instance_id=instance.pk, command=command, actor=_actor_name(started_by))
 
 
 def instance_cancel(*, instance: ProcessInstance, actor: User | None) -> ProcessInstance:
@@ -134,6 +138,10 @@ def incident_retry(*, incident_id: int, actor: User | None, variables: dict[str,
         raise Conflict("The incident is already resolved.", code="incident_resolved")
     if incident.command is None:
         raise Conflict("This incident has no step to run again.", code="incident_not_retryable")
+    hook = retry_hook_for(str(incident.command.get("kind")))
+    if hook is not None:
+        # Not an engine step (e.g. a spent outbound call): the app that opened it knows how to retry.
+        return run_retry_hook(hook, incident=incident, actor=actor, variables=variables)
     command_json = _with_variables(dict(incident.command), variables)
     command = command_from_json(command_json)
     instance_step(instance_id=incident.instance_id, command=command, actor=_actor_name(actor), incident_id=incident.pk)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
@@ -10,8 +11,10 @@ from django.db import transaction
 
 from apps.core.errors import Conflict, NotFound
 from apps.instances.commands import Command, command_from_json
+from apps.instances.messaging import outbound_message_route, outbound_messages_route_pending
 from apps.instances.pipeline import SYSTEM_ACTOR, instance_step
 from apps.instances.services import timers_fire_due
+from apps.instances.start_timers import start_timers_fire_due
 
 logger = logging.getLogger(__name__)
 
@@ -23,10 +26,46 @@ BUSY_MAX_RETRIES = 8
 ENGINE_QUEUE = "engine"
 
 
+# Thrown messages still pending this long after their step are routed by the sweep (broker trouble).
+PENDING_MESSAGE_GRACE = timedelta(seconds=30)
+
+
 @shared_task(name="apps.instances.tasks.fire_due_timers", ignore_result=True)
 def fire_due_timers() -> int:
-    """The timer sweep (Celery beat, about once a second). Overlapping runs are safe: SKIP LOCKED."""
-    return timers_fire_due()
+    """The sweep (Celery beat, about once a second): instance timers, start timers, stuck messages.
+
+    Returns how many instances it stepped or started. Overlapping runs are safe (SKIP LOCKED, unique
+    firing rows); one part failing does not stop the others.
+    """
+    done = 0
+    for sweep in (timers_fire_due, start_timers_fire_due, _route_pending_messages):
+        try:
+            done += sweep()
+        except Exception:
+            logger.exception("sweep failed: %s", sweep.__name__)
+    return done
+
+
+def _route_pending_messages() -> int:
+    return outbound_messages_route_pending(older_than=PENDING_MESSAGE_GRACE)
+
+
+@shared_task(
+    bind=True,
+    name="apps.instances.tasks.route_thrown_message",
+    acks_late=True,
+    ignore_result=True,
+    max_retries=BUSY_MAX_RETRIES,
+)
+def route_thrown_message(self: Any, message_id: str) -> None:
+    """Route a message an instance threw (outbox row id). Idempotent: a routed row is left alone."""
+    try:
+        outbound_message_route(message_id=message_id)
+    except Conflict as exc:
+        if exc.code == "instance_busy":
+            raise self.retry(exc=exc, countdown=min(2**self.request.retries, 30)) from exc
+        # e.g. a duplicate business key: the message stays pending; the sweep logs each attempt.
+        logger.warning("thrown message not routed: %s", exc.code, extra={"message_id": message_id})
 
 
 @shared_task(

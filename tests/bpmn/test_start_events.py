@@ -95,3 +95,14 @@ def test_start_timer_given_as_an_expression_is_evaluated_without_instance_data()
     anchor = datetime(2026, 1, 1, tzinfo=UTC)
     assert next_start_time('"PT" + "2H"', "duration", anchor=anchor, after=anchor) == \
         datetime(2026, 1, 1, 2, tzinfo=UTC)
+
+
+def test_month_end_cycle_keeps_to_month_ends_without_drifting() -> None:
+    anchor = datetime(2026, 1, 1, tzinfo=UTC)
+    text = "R/2026-01-31T06:00:00Z/P1M"
+
+    feb = next_start_time(text, "cycle", anchor=anchor, after=datetime(2026, 1, 31, 6, tzinfo=UTC))
+    mar = next_start_time(text, "cycle", anchor=anchor, after=feb)
+
+    assert feb == datetime(2026, 2, 28, 6, tzinfo=UTC)
+    assert mar == datetime(2026, 3, 31, 6, tzinfo=UTC)

@@ -1,0 +1,1 @@
+"""Integrations: connectors to external systems, the outbox of service calls, retries and breakers."""

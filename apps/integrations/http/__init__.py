@@ -1,0 +1,1 @@
+"""The built-in `http` system: `http.request`, a JSON HTTP call through httpx."""

@@ -1,0 +1,139 @@
+"""Writes of the integrations: run an outbound call, apply its outcome, re-arm it, pause a system.
+
+One attempt of a call is three short transactions with the connector call between them, outside
+any transaction or lock:
+
+1. *claim*: under the system lock, check pause / breaker / concurrency, then move the row
+   pending|retrying -> running with a conditional UPDATE (two deliveries cannot both win);
+2. *invoke* the connector (`apps.integrations.invoke`);
+3. *record*: under the system lock, count the outcome on the breaker and move the row out of
+   running (again conditionally: a call cancelled or taken over meanwhile drops the result);
+4. *apply* a result or BPMN error in a new step of the instance (`call_apply`, idempotent through
+   `applied_at`), or open an incident when the retries are spent.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.instances.models import InstanceStatus, ProcessInstance
+from apps.integrations import protection, registry
+from apps.integrations.applying import call_apply, call_escalate
+from apps.integrations.invoke import Outcome, invoke
+from apps.integrations.models import CallStatus, OutboundCall
+
+logger = logging.getLogger(__name__)
+
+CLAIMABLE = (CallStatus.PENDING, CallStatus.RETRYING)
+# A call of a suspended instance is not started; it looks again this much later.
+SUSPENDED_RECHECK_SECONDS = 10.0
+DEFAULT_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A call this worker moved to `running` (attempt `call.attempts`), and its operation."""
+
+    call: OutboundCall
+    operation: registry.Operation | None
+
+
+def call_run(*, call_id: int, now: datetime | None = None) -> str:
+    """Run one attempt of an outbound call and carry out its outcome; return what happened.
+
+    Safe to run twice for the same call (at-least-once delivery): only one claim wins, and a call
+    that is not due, not open, paused, refused by the breaker or over the concurrency limit is left
+    (or rescheduled) without calling the connector.
+    """
+    claim = call_claim(call_id=call_id, now=now)
+    if isinstance(claim, str):
+        return claim
+    return call_record(claim=claim, outcome=invoke(claim.call, claim.operation))
+
+
+def call_claim(*, call_id: int, now: datetime | None = None) -> Claim | str:
+    """Move a due call to `running` if its system admits it; else the reason it did not run."""
+    now = now or timezone.now()
+    call = OutboundCall.objects.filter(pk=call_id).first()
+    if call is None or call.status not in CLAIMABLE:
+        return "not_open"
+    if call.next_attempt_at > now:
+        return "not_due"
+    operation = registry.operation_get(call.operation)
+    lease_until = now + timedelta(
+        seconds=(operation.timeout if operation else DEFAULT_TIMEOUT_SECONDS)
+        + settings.PATCHBAY_OUTBOX_RUNNING_GRACE_SECONDS
+    )
+    with transaction.atomic():
+        system = protection.system_lock(call.system)
+        if _instance_status(call) == InstanceStatus.SUSPENDED:
+            return _reschedule(call, "instance_suspended", now + timedelta(seconds=SUSPENDED_RECHECK_SECONDS))
+        admission = protection.admit(system, call_pk=call.pk, now=now, lease_until=lease_until)
+        if not admission.allowed:
+            return _reschedule(call, admission.reason, admission.retry_at)
+        claimed = OutboundCall.objects.filter(pk=call.pk, status=call.status, attempts=call.attempts).update(
+            status=CallStatus.RUNNING, attempts=F("attempts") + 1, started_at=now, lease_until=lease_until
+        )
+        if not claimed:
+            transaction.set_rollback(True)  # another delivery won: undo the probe bookkeeping too
+            return "not_open"
+    call.refresh_from_db()
+    return Claim(call=call, operation=operation)
+
+
+def _instance_status(call: OutboundCall) -> str:
+    return str(ProcessInstance.objects.filter(pk=call.instance_id).values_list("status", flat=True).first())
+
+
+def _reschedule(call: OutboundCall, reason: str, retry_at: datetime | None) -> str:
+    """Leave the call waiting (not an attempt); `retry_at` None keeps its time (a paused system)."""
+    if retry_at is not None:
+        OutboundCall.objects.filter(pk=call.pk, status=call.status).update(next_attempt_at=retry_at)
+    return reason
+
+
+def call_record(*, claim: Claim, outcome: Outcome, now: datetime | None = None) -> str:
+    """Record an attempt's outcome, then apply it, schedule the retry or open the incident."""
+    now = now or timezone.now()
+    call = claim.call
+    fields, verdict = _outcome_fields(claim, outcome, now)
+    with transaction.atomic():
+        system = protection.system_lock(call.system)
+        protection.breaker_record(system, system_ok=outcome.system_ok, now=now)
+        recorded = OutboundCall.objects.filter(pk=call.pk, status=CallStatus.RUNNING, attempts=call.attempts).update(
+            **fields
+        )
+    if not recorded:
+        logger.info("outcome of call %s dropped: cancelled or taken over meanwhile", call.pk)
+        return "dropped"
+    if verdict == "apply":
+        call_apply(call_id=call.pk)
+        return outcome.kind
+    if verdict == "escalate":
+        call_escalate(call_id=call.pk)
+        return "incident"
+    return "retry_scheduled"
+
+
+def _outcome_fields(claim: Claim, outcome: Outcome, now: datetime) -> tuple[dict[str, Any], str]:
+    """The row's new fields for `outcome`, and what follows: apply, retry or escalate."""
+    done = {"lease_until": None, "finished_at": now}
+    if outcome.kind == "result":
+        return {**done, "status": CallStatus.SUCCEEDED, "result": outcome.result, "last_error": ""}, "apply"
+    if outcome.kind == "bpmn_error":
+        fields = {**done, "status": CallStatus.FAILED, "error_code": outcome.error_code, "last_error": outcome.message}
+        return fields, "apply"
+    policy = claim.operation.retry if claim.operation else None
+    if outcome.kind == "retryable" and policy is not None and not policy.exhausted(claim.call.attempts):
+        retry_at = now + timedelta(seconds=policy.delay(claim.call.attempts))
+        fields = {"status": CallStatus.RETRYING, "next_attempt_at": retry_at, "lease_until": None}
+        return {**fields, "last_error": outcome.message}, "retry"
+    return {**done, "status": CallStatus.FAILED, "last_error": outcome.message}, "escalate"

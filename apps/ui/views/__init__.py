@@ -1,0 +1,1 @@
+"""UI views, one module per area: process library, instances, inbox."""

@@ -1,0 +1,1 @@
+"""Human work items: inbox, group queues, claim/complete, forms, comments."""

@@ -1,0 +1,119 @@
+"""Work items: user and manual tasks waiting for a person, their candidates and their comments."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from apps.instances.models import ProcessInstance
+
+DEFAULT_PRIORITY = 50  # Camunda's default task priority
+
+
+class WorkItemStatus(models.TextChoices):
+    """`open` (in the queue), `claimed` (someone works on it), `completed`, `cancelled` (by the process)."""
+
+    OPEN = "open", "Open"
+    CLAIMED = "claimed", "Claimed"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_STATUSES = (WorkItemStatus.OPEN, WorkItemStatus.CLAIMED)
+
+
+class WorkItem(models.Model):
+    """A user or manual task of an instance, projected from the step pipeline's results.
+
+    The primary key is the engine's task id, so completing the item names the task directly.
+    Rows are written by `apps.worklist.projection` inside the step's transaction and changed by
+    `apps.worklist.services` (which lock the instance row first, then this row). `candidate_groups`
+    and `candidate_users` are kept for reading; `WorkItemCandidate` holds the same names as rows so
+    "my groups' queue" is an indexed query. `form` is `{"kind", "schema", "ui_schema", "read_only"}`
+    or `{}`. `version` grows with every change, for clients' optimistic checks.
+    """
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="work_items")
+    process_key = models.CharField(max_length=255, db_index=True)  # denormalised: filters without a join
+    activity_id = models.CharField(max_length=255)
+    name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=16, default="user")
+    documentation = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=WorkItemStatus.choices, default=WorkItemStatus.OPEN)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    candidate_groups = models.JSONField(default=list, blank=True)
+    candidate_users = models.JSONField(default=list, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    priority = models.IntegerField(default=DEFAULT_PRIORITY, db_index=True)
+    form = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ("-priority", "created_at")
+        indexes = (
+            models.Index(fields=("status", "-priority", "created_at"), name="work_item_status_priority"),
+            models.Index(fields=("status", "due_at"), name="work_item_status_due"),
+            models.Index(fields=("assignee", "status"), name="work_item_assignee_status"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.activity_id} {self.id} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        """True while open or claimed: it can still be claimed, completed or reassigned."""
+        return self.status in ACTIVE_STATUSES
+
+
+class CandidateKind(models.TextChoices):
+    """A candidate is a Django group (by name) or a user (by username)."""
+
+    GROUP = "group", "Group"
+    USER = "user", "User"
+
+
+class WorkItemCandidate(models.Model):
+    """One candidate group or user of a work item: the indexed side of the candidate lists.
+
+    Names, not foreign keys: a model may name a group or user that does not exist yet, and the
+    item must still reach whoever is put in that group later.
+    """
+
+    work_item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="candidates")
+    kind = models.CharField(max_length=8, choices=CandidateKind.choices)
+    name = models.CharField(max_length=150)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=("work_item", "kind", "name"), name="work_item_candidate_unique"),
+        )
+        indexes = (models.Index(fields=("kind", "name"), name="work_item_candidate_name"),)
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name} for {self.work_item_id}"
+
+
+class WorkItemComment(models.Model):
+    """A note on a work item. `text` is stored and returned verbatim; escaping is the renderer's job."""
+
+    work_item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("created_at", "id")
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on {self.work_item_id}"

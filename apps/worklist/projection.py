@@ -1,0 +1,119 @@
+"""The effect handler that keeps work items in step with the engine.
+
+`project_work_items(instance, result)` runs inside every successful step's transaction, under the
+instance lock (registered in `WorklistConfig.ready`). It marks the items the step closed - completed
+when the step completed them (the engine's `work_item.completed` event names them), cancelled
+otherwise (a boundary event fired, the instance was cancelled) - and creates an item for every user
+or manual task the step opened, resolving its assignment, due date, priority and form from the model
+(`bpmn.human_tasks`) against the step's variables. A model whose forms or assignment expressions
+are broken fails the step (it rolls back; an incident says why).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.db.models import F
+from django.utils import timezone
+
+import bpmn
+from apps.instances.models import ProcessInstance
+from apps.instances.runtime import model_source_for
+from apps.worklist.models import ACTIVE_STATUSES, CandidateKind, WorkItem, WorkItemCandidate, WorkItemStatus
+from bpmn.human_tasks import HumanTaskSpec, ResolvedAssignment, human_task_specs, resolve
+
+
+def project_work_items(instance: ProcessInstance, result: bpmn.StepResult) -> None:
+    """Close the items the step closed, then open the ones it opened (a loop may do both)."""
+    now = timezone.now()
+    if result.work_items_closed:
+        _close(instance, result, now)
+    if result.work_items_opened:
+        _open(instance, result, now)
+
+
+def _close(instance: ProcessInstance, result: bpmn.StepResult, now: datetime) -> None:
+    completed = {
+        str(event.data.get("work_item_id")) for event in result.audit if event.type == "work_item.completed"
+    }
+    closed = set(result.work_items_closed)
+    active = WorkItem.objects.filter(instance=instance, status__in=ACTIVE_STATUSES)
+    # `work_item_complete` claims an open item for its completer before the step, so the assignee
+    # is who completed it (also when an incident retry completes it later).
+    active.filter(pk__in=closed & completed).update(
+        status=WorkItemStatus.COMPLETED, completed_at=now, completed_by=F("assignee"), version=F("version") + 1
+    )
+    active.filter(pk__in=closed - completed).update(
+        status=WorkItemStatus.CANCELLED, completed_at=now, version=F("version") + 1
+    )
+
+
+def _open(instance: ProcessInstance, result: bpmn.StepResult, now: datetime) -> None:
+    specs = human_task_specs(model_source_for(instance.definition))
+    pending: list[tuple[WorkItem, str | None]] = []
+    for request in result.work_items_opened:
+        spec = specs.get(request.activity_id) or HumanTaskSpec(request.activity_id, request.name, lane=request.lane)
+        assignment = resolve(spec, result.variables, now=now)
+        pending.append((_item(instance, request, spec, assignment, now), assignment.assignee))
+    _assign_users(pending)
+    items = [item for item, _ in pending]
+    # A task id the engine hands out again (rare: a reset task) replaces the old row.
+    WorkItem.objects.filter(pk__in=[item.pk for item in items]).delete()
+    WorkItem.objects.bulk_create(items)
+    replace_candidates(items)
+
+
+def _item(instance: ProcessInstance, request: bpmn.WorkItemRequest, spec: HumanTaskSpec,
+          assignment: ResolvedAssignment, now: datetime) -> WorkItem:
+    return WorkItem(
+        id=request.id,
+        instance=instance,
+        process_key=instance.process_key,
+        activity_id=request.activity_id,
+        name=(request.name or spec.name)[:255],
+        kind=request.kind,
+        documentation=request.documentation or "",
+        candidate_groups=assignment.candidate_groups,
+        candidate_users=assignment.candidate_users,
+        due_at=assignment.due_at,
+        priority=assignment.priority,
+        form=spec.form.as_dict() if spec.form else {},
+        created_at=now,
+    )
+
+
+def _assign_users(pending: list[tuple[WorkItem, str | None]]) -> None:
+    """Set the assignees the model names (one query). An unknown username becomes a candidate user
+    instead, so the item reaches that person once their account exists."""
+    wanted = {name for _, name in pending if name}
+    users = {u.get_username(): u for u in get_user_model().objects.filter(username__in=wanted)}
+    for item, name in pending:
+        user = users.get(name) if name else None
+        if user is not None:
+            item.assignee = user
+            item.status = WorkItemStatus.CLAIMED
+            item.claimed_at = item.created_at
+        elif name and name not in item.candidate_users:
+            item.candidate_users = [*item.candidate_users, name]
+
+
+def replace_candidates(items: Iterable[WorkItem]) -> None:
+    """Make the `WorkItemCandidate` rows of `items` match their candidate lists."""
+    items = list(items)
+    WorkItemCandidate.objects.filter(work_item__in=items).delete()
+    WorkItemCandidate.objects.bulk_create(
+        [
+            WorkItemCandidate(work_item=item, kind=kind, name=name)
+            for item in items
+            for kind, names in (
+                (CandidateKind.GROUP, item.candidate_groups),
+                (CandidateKind.USER, item.candidate_users),
+            )
+            for name in dict.fromkeys(names)
+        ]
+    )
+
+
+__all__ = ["project_work_items", "replace_candidates"]

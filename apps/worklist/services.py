@@ -1,0 +1,223 @@
+"""Writes of the worklist: claim, unclaim, complete, comment, reassign.
+
+Every service reads the item through the access gate (`work_item_get_for_user`: an item the caller
+may not see is `NotFound`), then in one transaction locks the *instance* row and after it the work
+item row - the pipeline's lock order, so a service never deadlocks with a step - re-checks the item
+under the locks and writes. Claims, releases, reassignments and comments are recorded in the
+instance's audit trail (`work_item.claimed`, `.unclaimed`, `.reassigned`, `.commented`) with the
+trail's own sequence, under the same instance lock the pipeline uses.
+
+Completion follows Camunda Tasklist: an *open* item is claimed implicitly by whoever completes it
+(anyone who passes the gate: a candidate, or ops), then completed through the step pipeline
+(`instance_step` + `CompleteWorkItemCommand`) in the same transaction. A 409 or 400 changes nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from apps.core.errors import ApiError, Conflict, Forbidden
+from apps.core.roles import OPS, has_role
+from apps.instances.commands import CompleteWorkItemCommand
+from apps.instances.locking import lock_instance_bounded
+from apps.instances.models import InstanceStatus, ProcessInstance
+from apps.instances.pipeline import instance_step
+from apps.instances.trail import EventDraft, append_events
+from apps.worklist.forms import form_validate
+from apps.worklist.models import WorkItem, WorkItemComment, WorkItemStatus
+from apps.worklist.projection import replace_candidates
+from apps.worklist.selectors import work_item_get_for_user
+
+MAX_COMMENT_LENGTH = 10_000
+MAX_NAME_LENGTH = 150
+
+ItemId = uuid.UUID | str
+
+
+class Keep(enum.Enum):
+    """Sentinel for `work_item_reassign`: leave the assignee as it is."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+def _locked(user: Any, work_item_id: ItemId) -> tuple[ProcessInstance, WorkItem]:
+    """Gate, then lock the instance row, then the item row (call inside `transaction.atomic`)."""
+    item = work_item_get_for_user(user=user, work_item_id=work_item_id)
+    instance = lock_instance_bounded(item.instance_id)
+    return instance, work_item_get_for_user(user=user, work_item_id=work_item_id, lock=True)
+
+
+def _record(instance: ProcessInstance, item: WorkItem, event: str, user: Any, now: datetime,
+            **data: Any) -> None:
+    """Append one `work_item.*` event to the instance's trail (the instance row is locked)."""
+    draft = EventDraft(event, activity_id=item.activity_id, data={"work_item_id": str(item.pk), **data})
+    append_events(instance=instance, drafts=[draft], actor=user.get_username(), now=now)
+    instance.save(update_fields=["event_seq"])
+
+
+def _require_active(item: WorkItem) -> None:
+    if not item.is_active:
+        raise Conflict(f"The work item is {item.status}, not open.", code="work_item_not_open")
+
+
+def _claim(instance: ProcessInstance, item: WorkItem, user: Any, now: datetime, **data: Any) -> None:
+    item.status = WorkItemStatus.CLAIMED
+    item.assignee = user
+    item.claimed_at = now
+    item.version += 1
+    item.save(update_fields=["status", "assignee", "claimed_at", "version"])
+    _record(instance, item, "work_item.claimed", user, now, assignee=user.get_username(), **data)
+
+
+def work_item_claim(*, user: Any, work_item_id: ItemId) -> WorkItem:
+    """Claim an open item for `user`. Idempotent when it is already theirs.
+
+    `Conflict`: `work_item_not_open` (completed or cancelled), `work_item_claimed_by_other`,
+    `instance_suspended`.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        instance, item = _locked(user, work_item_id)
+        _require_active(item)
+        if item.assignee_id == user.pk:
+            return item
+        if item.assignee_id is not None:
+            raise Conflict("Someone else has claimed this work item.", code="work_item_claimed_by_other")
+        if instance.status == InstanceStatus.SUSPENDED:
+            raise Conflict("The instance is suspended.", code="instance_suspended")
+        _claim(instance, item, user, now)
+        return item
+
+
+def work_item_unclaim(*, user: Any, work_item_id: ItemId) -> WorkItem:
+    """Put a claimed item back in its queue; only its assignee or ops may. Idempotent when open.
+
+    `Forbidden` (`not_assignee`) for anyone else; `Conflict` (`work_item_not_open`) once finished.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        instance, item = _locked(user, work_item_id)
+        _require_active(item)
+        if item.assignee_id is None:
+            return item
+        if item.assignee_id != user.pk and not has_role(user, OPS):
+            raise Forbidden("Only the assignee or ops may release this work item.", code="not_assignee")
+        previous = item.assignee.get_username() if item.assignee else None
+        item.status, item.assignee, item.claimed_at = WorkItemStatus.OPEN, None, None
+        item.version += 1
+        item.save(update_fields=["status", "assignee", "claimed_at", "version"])
+        _record(instance, item, "work_item.unclaimed", user, now, previous_assignee=previous)
+        return item
+
+
+def work_item_complete(*, user: Any, work_item_id: ItemId, variables: dict[str, Any]) -> WorkItem:
+    """Complete an item with the submitted variables and advance the instance, in one transaction.
+
+    Checks in order, each raising with nothing changed: `Conflict` `work_item_not_open`, then
+    `work_item_claimed_by_other`; `ApiError` 400 `invalid_form` with `[{"field", "code", "message"}]`;
+    the pipeline's own 409s (`instance_suspended`, `instance_busy` ...). An open item is claimed by
+    `user` first (Camunda Tasklist behaviour). If the step itself fails, its incident and the claim
+    are kept and `ApiError` 422 `step_failed` is raised after the commit.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        instance, item = _locked(user, work_item_id)
+        _require_active(item)
+        if item.assignee_id is not None and item.assignee_id != user.pk:
+            raise Conflict("Someone else has claimed this work item.", code="work_item_claimed_by_other")
+        errors = form_validate(form=item.form, data=variables, current=instance.variables)
+        if errors:
+            fields = ", ".join(dict.fromkeys(e.field for e in errors))
+            raise ApiError(f"The form has invalid fields: {fields}.", code="invalid_form",
+                           details=[e.as_dict() for e in errors])
+        if item.status == WorkItemStatus.OPEN:
+            _claim(instance, item, user, now, implicit=True)
+        command = CompleteWorkItemCommand(work_item_id=str(item.pk), variables=dict(variables))
+        instance_step(instance_id=instance.pk, command=command, actor=user.get_username(), now=now)
+        item.refresh_from_db()
+    if item.status != WorkItemStatus.COMPLETED:
+        raise ApiError(
+            "The work item could not be completed: the step failed and an incident was opened for ops.",
+            code="step_failed",
+            status_code=422,
+            details=[{"code": "incident_opened", "message": "see the instance's incidents",
+                      "element_id": item.activity_id}],
+        )
+    return item
+
+
+def work_item_comment(*, user: Any, work_item_id: ItemId, text: str) -> WorkItemComment:
+    """Add a comment (stored verbatim, never rendered here) to an item the user may see."""
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_COMMENT_LENGTH:
+        message = f"a comment is 1 to {MAX_COMMENT_LENGTH} characters"
+        detail = {"field": "text", "code": "invalid", "message": message}
+        raise ApiError(message, code="invalid_input", details=[detail])
+    now = timezone.now()
+    with transaction.atomic():
+        instance, item = _locked(user, work_item_id)
+        comment = WorkItemComment.objects.create(work_item=item, author=user, text=text, created_at=now)
+        _record(instance, item, "work_item.commented", user, now, comment_id=comment.pk)
+        return comment
+
+
+def work_item_reassign(*, user: Any, work_item_id: ItemId, assignee: str | Keep | None = KEEP,
+                       candidate_groups: list[str] | None = None) -> WorkItem:
+    """Ops only: set (or with `None` clear) the assignee, and/or replace the candidate groups.
+
+    `Forbidden` for other roles (after the gate: items they cannot see stay 404); `ApiError` 400
+    `unknown_user` / `invalid_input`; `Conflict` `work_item_not_open` once finished.
+    """
+    groups = _checked_groups(candidate_groups)
+    target = _user_named(assignee) if isinstance(assignee, str) else None
+    now = timezone.now()
+    with transaction.atomic():
+        instance, item = _locked(user, work_item_id)
+        if not has_role(user, OPS):
+            raise Forbidden("Only ops and admins may reassign work items.")
+        _require_active(item)
+        previous = item.assignee.get_username() if item.assignee else None
+        fields = ["version"]
+        if assignee is not KEEP:
+            item.assignee = target
+            item.status = WorkItemStatus.CLAIMED if target else WorkItemStatus.OPEN
+            item.claimed_at = now if target else None
+            fields += ["assignee", "status", "claimed_at"]
+        if groups is not None:
+            item.candidate_groups = groups
+            fields.append("candidate_groups")
+            replace_candidates([item])
+        item.version += 1
+        item.save(update_fields=fields)
+        _record(instance, item, "work_item.reassigned", user, now, previous_assignee=previous,
+                assignee=item.assignee.get_username() if item.assignee else None,
+                candidate_groups=list(item.candidate_groups))
+        return item
+
+
+def _checked_groups(groups: list[str] | None) -> list[str] | None:
+    if groups is None:
+        return None
+    if not all(isinstance(g, str) and g.strip() and len(g) <= MAX_NAME_LENGTH for g in groups):
+        message = f"group names are 1 to {MAX_NAME_LENGTH} characters"
+        raise ApiError(message, code="invalid_input",
+                       details=[{"field": "candidate_groups", "code": "invalid", "message": message}])
+    return list(dict.fromkeys(g.strip() for g in groups))
+
+
+def _user_named(username: str) -> Any:
+    found = get_user_model().objects.filter(username=username, is_active=True).first()
+    if found is None:
+        message = f"There is no active user {username!r}."
+        raise ApiError(message, code="unknown_user",
+                       details=[{"field": "assignee", "code": "unknown_user", "message": message}])
+    return found
