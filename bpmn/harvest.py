@@ -22,6 +22,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.util.task import TaskState
 
 from bpmn.errors import ExpressionError
+from bpmn.semantics.rewrite import SYNTHETIC
 from bpmn.specs import SERVICE_CALL_KEY, ParkedServiceTask
 from bpmn.types import MessageSubscription, ServiceCallRequest, WorkItemRequest
 
@@ -29,9 +30,12 @@ _OPEN_STATES = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 
 def activity_id(task: Any) -> str | None:
-    """The BPMN element id of a task, or None for SpiffWorkflow's internal tasks (Root, EndJoin...)."""
+    """The BPMN element id of a task, or None for SpiffWorkflow's internal tasks (Root, EndJoin...).
+
+    Elements that `bpmn.semantics` added to the model count as internal too.
+    """
     bpmn_id: str | None = getattr(task.task_spec, "bpmn_id", None)
-    return bpmn_id
+    return None if bpmn_id is not None and SYNTHETIC in bpmn_id else bpmn_id
 
 
 def all_tasks(workflow: Any) -> list[Any]:

@@ -16,11 +16,22 @@ from typing import Any, TypeVar
 
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+from SpiffWorkflow.spiff.parser.event_parsers import SpiffBoundaryEventParser
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
-from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
+from SpiffWorkflow.spiff.parser.task_spec import ScriptTaskParser, ServiceTaskParser
 
+from bpmn.dialects import translate_dialects
 from bpmn.errors import InvalidModel
 from bpmn.loading import Documents, load_documents
+from bpmn.semantics import rewrite_semantics
+from bpmn.semantics.events import (
+    ErrorThrowingScriptTask,
+    InterruptingBoundaryEvent,
+    InterruptingStartEvent,
+    PatchbayEndEventParser,
+    PatchbayStartEventParser,
+)
 from bpmn.specs import ParkedServiceTask
 from bpmn.timers import to_spiff_expression
 from bpmn.types import ModelSource, Problem
@@ -63,11 +74,19 @@ class _LockedValidator:
 
 
 class PatchbayParser(SpiffBpmnParser):
-    """SpiffWorkflow's spiff-extension parser (with DMN) whose service tasks park instead of calling out."""
+    """SpiffWorkflow's spiff-extension parser (with DMN) with Patchbay's task specs.
+
+    Service tasks park instead of calling out; the event and script classes of `bpmn.semantics`
+    close SpiffWorkflow's gaps (see their docstrings).
+    """
 
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (ServiceTaskParser, ParkedServiceTask),
+        full_tag("scriptTask"): (ScriptTaskParser, ErrorThrowingScriptTask),
+        full_tag("startEvent"): (PatchbayStartEventParser, InterruptingStartEvent),
+        full_tag("endEvent"): (PatchbayEndEventParser, EndEvent),
+        full_tag("boundaryEvent"): (SpiffBoundaryEventParser, InterruptingBoundaryEvent),
     }
 
 
@@ -94,6 +113,21 @@ def rewrite_timers(tree: Any) -> None:
         for element in bpmn_xpath(tree, f"//bpmn:timerEventDefinition/bpmn:{tag}"):
             if element.text is not None:
                 element.text = to_spiff_expression(element.text)
+
+
+def prepare_trees(docs: Documents) -> list[Problem]:
+    """Rewrite every BPMN tree in place into what SpiffWorkflow can run; the dialect problems found.
+
+    Camunda 7/8 extensions are translated (`bpmn.dialects`), then `bpmn.semantics` rewrites apply.
+
+    Runs on freshly parsed trees before validation's checks and before compilation, so both see
+    the same model. Timer literals are quoted separately (`rewrite_timers`), just before SpiffWorkflow.
+    """
+    problems: list[Problem] = []
+    for name, tree in docs.bpmn.items():
+        problems.extend(translate_dialects(tree, name))
+        rewrite_semantics(tree)
+    return problems
 
 
 def element_lines(trees: Iterable[Any]) -> dict[str, int]:
@@ -224,6 +258,9 @@ def compile_model(source: ModelSource) -> CompiledModel:
     Use `bpmn.validate` for the full list of problems; this stops at the first one SpiffWorkflow finds.
     """
     docs = load_documents(source)
+    unsupported = [p for p in prepare_trees(docs) if p.severity == "error"]
+    if unsupported:
+        raise InvalidModel(unsupported)
     chosen, problems = choose_process(docs)
     if chosen is None:
         raise InvalidModel(problems)

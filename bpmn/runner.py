@@ -23,12 +23,12 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
-from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition as SpiffErrorEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from bpmn import harvest, snapshot
 from bpmn.errors import CommandRejected, StepFailed
 from bpmn.migrations import SNAPSHOT_VERSION
+from bpmn.semantics import events
 from bpmn.types import AuditEvent, IncidentReport, InstanceStatus, StepResult, ThrownMessage
 
 READY = TaskState.READY
@@ -107,12 +107,7 @@ def catch_message(task: Any, definition: Any, variables: dict[str, Any], correla
 
 def throw_error(task: Any, error_code: str, message: str) -> None:
     """Throw a BPMN error from a parked service task towards its boundary events and parents."""
-    definition = SpiffErrorEventDefinition(error_code, code=error_code)
-    payload = {"error_code": error_code, "message": message}
-    task.workflow.top_workflow.catch(BpmnEvent(definition, payload=payload, target=task.workflow))
-    if task.state == TaskState.STARTED:
-        # Nothing interrupted the task: the error is uncaught and stays in `bpmn_events` for `outcome`.
-        task._set_state(TaskState.ERROR)
+    events.throw_error(task, error_code, message)
 
 
 def fire_timers(workflow: Any, now: datetime) -> list[Any]:

@@ -18,9 +18,11 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
+from bpmn import constraints
 from bpmn.errors import InvalidModel
 from bpmn.expressions import check_expression, check_script
-from bpmn.loading import Documents, load_documents
+from bpmn.human_tasks import human_task_problems
+from bpmn.loading import Documents, load_documents, parse_xml
 from bpmn.parser import (
     NSMAP,
     SCHEMA_LOCK,
@@ -32,6 +34,7 @@ from bpmn.parser import (
     is_executable,
     iter_processes,
     local_name,
+    prepare_trees,
     rewrite_timers,
     shorten_tags,
     spiff_problem,
@@ -48,11 +51,13 @@ _NOT_OWNERS = ("Definition", "Characteristics", "Expression", "Cardinality", "Co
 _CONTAINERS = ("process", "subProcess", "transaction")
 _UNSUPPORTED_HINTS = {
     "complexGateway": "use an exclusive or inclusive gateway",
-    "adHocSubProcess": "model the activities with gateways or an event sub-process",
+    "adHocSubProcess": "ad-hoc sub-processes with a completionCondition are not supported; "
+                       "without one, every inner activity runs once",
     "dataStoreReference": "data stores are not supported; use process variables",
     "compensateEventDefinition": "compensation is not supported; model the undo path with an error "
                                  "boundary event",
-    "linkEventDefinition": "link events are not supported; connect the activities with a sequence flow",
+    "linkEventDefinition": "this link event has no matching link catch (or throw) event of the same name "
+                           "in the same process",
     "isForCompensation": "compensation handlers are not supported",
     "choreographyTask": "choreographies are not executable",
     "subChoreography": "choreographies are not executable",
@@ -118,11 +123,18 @@ def _validate(source: ModelSource, operations: Collection[str] | None) -> Valida
         return ValidationReport(problems=exc.problems, content_hash=source.content_hash)
     ctx = _Context(docs, operations, problems)
     xml_broken = bool(problems)
-    for check in (_check_schema, _check_elements, _check_texts, _check_services, _check_references):
+    # Every check sees the model as it will run (bpmn.semantics rewrites, modeler dialects translated).
+    problems.extend(prepare_trees(docs))
+    for check in (_check_schema, _check_elements, _check_texts, _check_services, _check_references,
+                  _check_constraints):
         check(ctx)
+    if not xml_broken:
+        # Forms and assignment expressions of user tasks: a broken form file is an upload problem,
+        # not an incident when the first instance reaches the task.
+        problems.extend(human_task_problems(source))
     # With a file unreadable, the process to run may be the one we cannot see: do not guess.
     chosen, choice_problems = (None, []) if xml_broken else choose_process(docs)
-    problems.extend(choice_problems)
+    problems.extend(_name_processes(docs, choice_problems))
     if chosen is not None and not xml_broken and not _blocking(problems):
         _check_with_spiff(ctx, chosen[1].get("id"))
     order = {name: index for index, name in enumerate(docs.files)}
@@ -136,10 +148,21 @@ def _validate(source: ModelSource, operations: Collection[str] | None) -> Valida
     )
 
 
+def _name_processes(docs: Documents, problems: list[Problem]) -> list[Problem]:
+    """Locate "no executable process" at each process, by id, so the analyst sees which pools it means."""
+    if not any(p.code == "no_executable_process" for p in problems):
+        return problems
+    located = [Problem("no_executable_process", f"the process '{p.get('id')}' is not executable "
+                       "(isExecutable=\"false\"): it documents a pool and cannot be deployed",
+                       element_id=p.get("id"), line=p.sourceline, file=name) for name, p in iter_processes(docs)]
+    return [p for p in problems if p.code != "no_executable_process"] + (located or problems)
+
+
 def _blocking(problems: list[Problem]) -> bool:
     """Whether SpiffWorkflow's parse would only repeat (or trip over) problems already found."""
     blocking = {"schema_error", "unsupported_element", "no_start_event", "parse_error", "missing_operation"}
-    return any(p.code in blocking and p.severity == "error" for p in problems)
+    return any((p.code in blocking or p.code.startswith(constraints.CODE_PREFIX)) and p.severity == "error"
+               for p in problems)
 
 
 def _check_with_spiff(ctx: _Context, process_key: str) -> None:
@@ -150,6 +173,22 @@ def _check_with_spiff(ctx: _Context, process_key: str) -> None:
         build_specs(ctx.docs, process_key, schema=False)
     except Exception as exc:
         ctx.problems.append(spiff_problem(exc, element_lines(ctx.docs.bpmn.values())))
+
+
+def _check_constraints(ctx: _Context) -> None:
+    """The static rules of the BPMN specification (`bpmn.constraints`), on every BPMN file as uploaded.
+
+    The rules judge what the analyst wrote, so they read fresh trees: the ones in `ctx.docs` may
+    already carry the engine's own rewrites (`prepare_trees`), which are not the analyst's doing.
+    """
+    # A file the schema already rejects would only get follow-on findings (a misspelt element is an
+    # unknown node with "no incoming flow"): the schema errors say it better.
+    broken = {p.file for p in ctx.problems if p.code == "schema_error"}
+    pristine = [(name, parse_xml(ctx.docs.files[name], name)) for name in ctx.docs.bpmn if name not in broken]
+    # One mistake, one problem: an element another check already rejected (unsupported, bad timer or
+    # expression) gets no follow-on rule findings.
+    located = {(p.file, p.element_id) for p in ctx.problems if p.element_id and p.severity == "error"}
+    ctx.problems.extend(p for p in constraints.check(pristine) if (p.file, p.element_id) not in located)
 
 
 # --- schema -------------------------------------------------------------------------------------

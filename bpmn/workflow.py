@@ -15,6 +15,8 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from bpmn.semantics import event_subprocesses, events
+
 UNBOUNDED_DEPTH = sys.maxsize
 
 
@@ -39,7 +41,28 @@ class PatchbaySubWorkflow(BpmnSubWorkflow):
 
 
 class PatchbayWorkflow(BpmnWorkflow):
-    """The top-level workflow of an instance."""
+    """The top-level workflow of an instance.
+
+    `pending_errors` holds script tasks that called `raise_bpmn_error` in the current engine round
+    (transient: every step drains it before the snapshot is taken).
+    """
+
+    def __init__(self, spec: Any, subprocess_specs: Any = None, **kwargs: Any) -> None:
+        self.pending_errors: list[Any] = []
+        super().__init__(spec, subprocess_specs, **kwargs)
+
+    def catch(self, event: Any) -> None:
+        """Deliver an event; one nothing caught may still start an event sub-process of a sub-process."""
+        origin = event.target
+        before = len(self.bpmn_events)
+        super().catch(event)
+        uncaught = len(self.bpmn_events) > before and self.bpmn_events[-1] is event
+        if uncaught and event_subprocesses.trigger_nested(self, event, origin):
+            self.bpmn_events.pop()
+
+    def _do_engine_steps(self, will_complete_task: Any = None, did_complete_task: Any = None) -> bool:
+        ran = bool(super()._do_engine_steps(will_complete_task, did_complete_task))
+        return events.throw_pending_errors(self) or ran
 
     def get_tasks_iterator(self, first_task: Any = None, **kwargs: Any) -> Any:
         kwargs.setdefault("max_depth", UNBOUNDED_DEPTH)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from bpmn.errors import ExpressionError
 from bpmn.expressions import dates
 from bpmn.expressions.limits import EvalFailure, current_limits
 from bpmn.expressions.values import check_collection_len, check_data_size, materialize
@@ -78,6 +79,26 @@ def _set(iterable: Iterable[Any] = ()) -> set[Any]:
     return set(materialize(iterable))
 
 
+class ThrownBpmnError(ExpressionError):
+    """`raise_bpmn_error(code, message)` was called: the engine throws BPMN error `code` from the task.
+
+    An `ExpressionError` so that it leaves the interpreter untouched (and a script's data changes
+    are discarded, as for any failed script); the engine turns it into a BPMN error event.
+    """
+
+    def __init__(self, code: str, message: str = "") -> None:
+        super().__init__(f"BPMN error {code!r} raised{': ' + message if message else ''}")
+        self.code = code
+        self.message = message
+
+
+def raise_bpmn_error(code: str, message: str = "") -> None:
+    """Throw BPMN error `code` (caught by error boundary events and error event sub-processes)."""
+    if not isinstance(code, str) or not code:
+        raise EvalFailure("raise_bpmn_error() needs a non-empty error code text")
+    raise ThrownBpmnError(code, str(message))
+
+
 def _dict(source: Any = (), **kwargs: Any) -> dict[Any, Any]:
     result = dict(source if type(source) is dict else materialize(source), **kwargs)
     check_collection_len(len(result))
@@ -131,4 +152,5 @@ FUNCTIONS: Mapping[str, Callable[..., Any]] = MappingProxyType({
     "add_days": dates.add_days,
     "days_between": dates.days_between,
     "duration": dates.duration,
+    "raise_bpmn_error": raise_bpmn_error,
 })

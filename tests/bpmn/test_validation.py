@@ -156,7 +156,8 @@ def test_all_schema_errors_are_collected():
 
 @pytest.mark.parametrize(("element", "element_id"), [
     ('<bpmn:complexGateway id="odd" />', "odd"),
-    ('<bpmn:adHocSubProcess id="adhoc"><bpmn:task id="inside" /></bpmn:adHocSubProcess>', "adhoc"),
+    ('<bpmn:adHocSubProcess id="adhoc"><bpmn:task id="inside" />'
+     "<bpmn:completionCondition>done</bpmn:completionCondition></bpmn:adHocSubProcess>", "adhoc"),
     ('<bpmn:intermediateThrowEvent id="go_to"><bpmn:linkEventDefinition name="x" />'
      "</bpmn:intermediateThrowEvent>", "go_to"),
     ('<bpmn:intermediateThrowEvent id="undo"><bpmn:compensateEventDefinition />'
@@ -303,8 +304,9 @@ def test_timers_of_every_kind():
 
 
 def test_spiffworkflow_parse_errors_are_located():
+    # An exclusive gateway's non-default flow needs a condition (several flows out of a task are fine).
     body = f"""{START}
-<bpmn:task id="fork" />
+<bpmn:exclusiveGateway id="fork" />
 <bpmn:task id="a" />
 <bpmn:task id="b" />
 {END}
@@ -314,8 +316,8 @@ def test_spiffworkflow_parse_errors_are_located():
     report = validate(source(body))
     [problem] = report.problems
     found = (problem.code, problem.element_id, problem.line, problem.file)
-    assert found == ("parse_error", "fork", 8, "proc.bpmn")
-    assert "outgoing" in problem.message
+    assert found == ("parse_error", "f_fork_a", 13, "proc.bpmn")
+    assert "without condition" in problem.message
 
 
 def test_call_activity_to_a_missing_process():
@@ -379,3 +381,34 @@ def test_unexpected_exceptions_become_a_problem(monkeypatch):
     assert [p.code for p in report.problems] == ["parse_error"]
     assert "boom" in report.problems[0].message
     assert not report.ok
+
+
+def test_a_broken_form_file_of_a_user_task_is_an_upload_problem() -> None:
+    import io
+    import zipfile
+
+    from bpmn import ModelSource, validate
+
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+        'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">\n'
+        '<bpmn:process id="with_form" isExecutable="true">\n'
+        '<bpmn:startEvent id="start"/>\n'
+        '<bpmn:userTask id="fill"><bpmn:extensionElements><spiffworkflow:properties>'
+        '<spiffworkflow:property name="formJsonSchemaFilename" value="form.json"/>'
+        '</spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>\n'
+        '<bpmn:endEvent id="end"/>\n'
+        '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fill"/>\n'
+        '<bpmn:sequenceFlow id="f2" sourceRef="fill" targetRef="end"/>\n'
+        '</bpmn:process>\n</bpmn:definitions>\n'
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("with_form.bpmn", xml)
+        archive.writestr("form.json", "{not json")
+
+    report = validate(ModelSource("with_form.zip", buffer.getvalue()))
+
+    assert not report.ok
+    assert any(p.code == "invalid_form" and p.element_id == "fill" for p in report.problems)

@@ -1,0 +1,1 @@
+"""betsy and MIWG conformance runner over the engine layer (see `bpmn.conformance.suite`)."""

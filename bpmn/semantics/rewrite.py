@@ -1,0 +1,251 @@
+"""Tree pre-transforms that give SpiffWorkflow 3.2.0 plain structure for constructs it lacks.
+
+Each function takes one BPMN document tree and changes it in place; `rewrite_semantics` runs them
+all. They only ever add elements next to related ones (so the result still follows the schema's
+element order) and never remove an analyst's element except where noted.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+from lxml import etree
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+NSMAP = {"bpmn": BPMN_NS}
+SYNTHETIC = "__pb_"
+ACTIVITIES = frozenset({"task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
+                        "businessRuleTask", "callActivity", "subProcess", "transaction", "adHocSubProcess"})
+_EVENTS = ("startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent")
+_CONTAINERS = ("process", "subProcess", "transaction", "adHocSubProcess")
+_GLOBAL_TASKS = {"globalTask": "task", "globalScriptTask": "scriptTask", "globalUserTask": "userTask",
+                 "globalManualTask": "manualTask", "globalBusinessRuleTask": "businessRuleTask"}
+
+
+def is_synthetic(element_id: str | None) -> bool:
+    """Whether an element id was made up by a rewrite (and so is never shown to people)."""
+    return element_id is not None and SYNTHETIC in element_id
+
+
+def rewrite_semantics(tree: Any) -> None:
+    """Apply every rewrite to one BPMN document, in dependency order."""
+    inline_event_definition_refs(tree)
+    connect_links(tree)
+    globalize_tasks(tree)
+    open_ad_hoc_subprocesses(tree)
+    split_after_activities(tree)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _tag(name: str) -> str:
+    return f"{{{BPMN_NS}}}{name}"
+
+
+def _local(element: Any) -> str:
+    tag = element.tag
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _xpath(node: Any, path: str) -> list[Any]:
+    found: list[Any] = node.xpath(path, namespaces=NSMAP)
+    return found
+
+
+def _new(tag_name: str, **attrs: str | None) -> Any:
+    return etree.Element(_tag(tag_name), {k: v for k, v in attrs.items() if v is not None}, nsmap=NSMAP)
+
+
+def _flow(flow_id: str, source: str, target: str) -> Any:
+    return _new("sequenceFlow", id=flow_id, sourceRef=source, targetRef=target)
+
+
+def _containers(tree: Any) -> Iterator[Any]:
+    yield from tree.iter(*(_tag(name) for name in _CONTAINERS))
+
+
+def _strip_prefix(ref: str) -> str:
+    """`tns:Error_1` -> `Error_1` (references may be written as QNames)."""
+    return ref.rsplit(":", 1)[-1].strip()
+
+
+# --- eventDefinitionRef -------------------------------------------------------------------------
+
+
+def inline_event_definition_refs(tree: Any) -> None:
+    """Copy definitions-level event definitions into the events that reference them.
+
+    SpiffWorkflow 3.2.0 only reads event definitions nested in the event and silently treats an
+    event with `eventDefinitionRef` as a none event.
+    """
+    root = tree.getroot() if hasattr(tree, "getroot") else tree
+    shared = {d.get("id"): d for d in root if _local(d).endswith("EventDefinition") and d.get("id")}
+    if not shared:
+        return
+    for event in tree.iter(*(_tag(name) for name in _EVENTS)):
+        for ref in _xpath(event, "./bpmn:eventDefinitionRef"):
+            definition = shared.get(_strip_prefix(ref.text or ""))
+            if definition is None:
+                continue
+            inlined = copy.deepcopy(definition)
+            inlined.set("id", f"{definition.get('id')}{SYNTHETIC}{event.get('id')}")
+            ref.addprevious(inlined)
+            event.remove(ref)
+
+
+# --- link events --------------------------------------------------------------------------------
+
+
+def connect_links(tree: Any) -> None:
+    """Replace each link throw/catch pair of a process level by a sequence flow between them.
+
+    A link throw event jumps to the link catch event of the same name in the same process (or
+    sub-process). SpiffWorkflow 3.2.0 does not parse link event definitions; without them the throw
+    event becomes a pass-through none event that the added flow connects to the catch event, which
+    itself becomes a pass-through.
+    """
+    for container in _containers(tree):
+        catches: dict[str, Any] = {}
+        for event in _xpath(container, "./bpmn:intermediateCatchEvent[bpmn:linkEventDefinition]"):
+            definition = _xpath(event, "./bpmn:linkEventDefinition")[0]
+            for key in (definition.get("name"), definition.get("id")):
+                if key:
+                    catches.setdefault(key, event)
+            event.remove(definition)
+        for event in _xpath(container, "./bpmn:intermediateThrowEvent[bpmn:linkEventDefinition]"):
+            definition = _xpath(event, "./bpmn:linkEventDefinition")[0]
+            targets = [_strip_prefix(t.text or "") for t in _xpath(definition, "./bpmn:target")]
+            keys = [definition.get("name") or "", *targets]
+            catch = next((catches[k] for k in keys if k in catches), None)
+            if catch is None:
+                continue  # validation reports the dangling link; leave the event as it was
+            event.remove(definition)
+            event.addnext(_flow(f"{event.get('id')}{SYNTHETIC}link", event.get("id"), catch.get("id")))
+
+
+# --- global tasks -------------------------------------------------------------------------------
+
+
+def globalize_tasks(tree: Any) -> None:
+    """Turn each definitions-level global task into a one-task process that call activities call.
+
+    SpiffWorkflow 3.2.0 only calls processes. A global task keeps its id as the id of the process,
+    so `calledElement` references resolve unchanged; the task inside runs with the caller's data.
+    """
+    root = tree.getroot() if hasattr(tree, "getroot") else tree
+    for element in list(root):
+        kind = _GLOBAL_TASKS.get(_local(element))
+        if kind is None:
+            continue
+        global_id = element.get("id")
+        process = _new("process", id=global_id, name=element.get("name"), isExecutable="true")
+        task = _new(kind, id=f"{global_id}{SYNTHETIC}task", name=element.get("name"))
+        for child in element:
+            if _local(child) in ("documentation", "extensionElements", "script"):
+                task.append(copy.deepcopy(child))
+        start, end = f"{global_id}{SYNTHETIC}start", f"{global_id}{SYNTHETIC}end"
+        process.extend([_new("startEvent", id=start), task, _new("endEvent", id=end),
+                        _flow(f"{start}_flow", start, task.get("id")), _flow(f"{end}_flow", task.get("id"), end)])
+        element.addnext(process)
+        root.remove(element)
+    for call in tree.iter(_tag("callActivity")):
+        if call.get("calledElement"):
+            call.set("calledElement", _strip_prefix(call.get("calledElement")))
+
+
+# --- ad-hoc sub-processes -----------------------------------------------------------------------
+
+
+def open_ad_hoc_subprocesses(tree: Any) -> None:
+    """Run an ad-hoc sub-process without a completion condition as a sub-process doing everything once.
+
+    SpiffWorkflow 3.2.0 crashes on such ad-hoc sub-processes. Without a completion condition BPMN
+    lets every inner activity run, and the sub-process completes when none is left: a sub-process
+    whose added start event passes a token to every activity without an incoming flow. Sequential
+    ordering is kept in spirit: Patchbay runs one activity at a time anyway.
+    """
+    for adhoc in list(tree.iter(_tag("adHocSubProcess"))):
+        if _xpath(adhoc, "./bpmn:completionCondition"):
+            continue  # left for validation to report
+        adhoc.tag = _tag("subProcess")
+        for attribute in ("ordering", "cancelRemainingInstances"):
+            adhoc.attrib.pop(attribute, None)
+        flows = _xpath(adhoc, "./bpmn:sequenceFlow")
+        targets, sources = {f.get("targetRef") for f in flows}, {f.get("sourceRef") for f in flows}
+        activities = [c for c in adhoc if _local(c) in ACTIVITIES]
+        entries = [a for a in activities if a.get("id") not in targets]
+        if not entries:
+            continue
+        base = adhoc.get("id")
+        start, fork, end = (f"{base}{SYNTHETIC}{part}" for part in ("start", "fork", "end"))
+        added = [_new("startEvent", id=start), _new("parallelGateway", id=fork), _new("endEvent", id=end),
+                 _flow(f"{start}_flow", start, fork)]
+        added += [_flow(f"{fork}_{e.get('id')}", fork, e.get("id")) for e in entries]
+        added += [_flow(f"{end}_{a.get('id')}", a.get("id"), end) for a in activities if a.get("id") not in sources]
+        for element in added:
+            entries[0].addprevious(element)
+
+
+# --- implicit splits out of activities ----------------------------------------------------------
+
+
+def split_after_activities(tree: Any) -> None:
+    """Give activities with several, conditional or repeated outgoing tokens an explicit split gateway.
+
+    SpiffWorkflow 3.2.0 refuses several outgoing flows on an activity and ignores conditions on
+    the one it allows. BPMN: every unconditioned flow gets a token, every conditional flow whose
+    condition holds gets one, the default flow only when no other flow is taken; with
+    `completionQuantity` n, each of those flows gets n tokens.
+    """
+    for container in list(_containers(tree)):
+        flows = _xpath(container, "./bpmn:sequenceFlow")
+        outgoing: dict[str, list[Any]] = {}
+        for flow in flows:
+            outgoing.setdefault(flow.get("sourceRef"), []).append(flow)
+        for activity in list(container):
+            if _local(activity) in ACTIVITIES:
+                _split_after(activity, outgoing.get(activity.get("id"), []))
+
+
+def _split_after(activity: Any, flows: list[Any]) -> None:
+    quantity = _int(activity.get("completionQuantity"), 1)
+    conditional = any(_xpath(f, "./bpmn:conditionExpression") for f in flows)
+    if not flows or (len(flows) == 1 and not conditional and quantity <= 1):
+        return
+    activity_id = activity.get("id")
+    split_id = f"{activity_id}{SYNTHETIC}split"
+    default = activity.attrib.pop("default", None)
+    gateway = _new("inclusiveGateway" if conditional else "parallelGateway", id=split_id,
+                   default=default if conditional else None)
+    activity.addnext(gateway)
+    gateway.addnext(_flow(f"{split_id}_in", activity_id, split_id))
+    for flow in flows:
+        flow.set("sourceRef", split_id)
+        if conditional and flow.get("id") != default and not _xpath(flow, "./bpmn:conditionExpression"):
+            # An unconditioned flow out of an activity always gets a token; SpiffWorkflow's
+            # inclusive gateway would treat it as a default flow.
+            condition = _new("conditionExpression")
+            condition.text = "True"
+            flow.append(condition)
+        for copy_number in range(1, quantity):
+            _repeat_flow(flow, copy_number)
+
+
+def _repeat_flow(flow: Any, number: int) -> None:
+    """One more token on `flow`'s target, through a pass-through event (a distinct path for SpiffWorkflow)."""
+    hop = f"{flow.get('id')}{SYNTHETIC}copy{number}"
+    incoming = _flow(f"{hop}_in", flow.get("sourceRef"), hop)
+    incoming.extend(copy.deepcopy(c) for c in _xpath(flow, "./bpmn:conditionExpression"))
+    flow.addnext(_flow(f"{hop}_out", hop, flow.get("targetRef")))
+    flow.addnext(incoming)
+    flow.addnext(_new("intermediateThrowEvent", id=hop))
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        return int(text) if text is not None else default
+    except ValueError:
+        return default

@@ -1,0 +1,144 @@
+"""Static BPMN rules (`bpmn.constraints`): each family rejects a broken model at the right element and line,
+and accepts its valid counterpart."""
+
+from __future__ import annotations
+
+import pytest
+
+from bpmn import validate
+from bpmn.constraints import RULES, check
+from bpmn.loading import parse_xml
+from tests.bpmn.xml import flow, model
+
+START_END = '<bpmn:startEvent id="start"/>\n<bpmn:endEvent id="end"/>\n'
+
+
+def rule_problems(source, code):
+    return [p for p in validate(source).problems if p.code == code]
+
+
+def assert_rule(body, code, element_id, *, extra="", occurrence=0):
+    source = model(body, extra=extra)
+    found = rule_problems(source, code)
+    assert found, [p.as_dict() for p in validate(source).problems]
+    problem = found[0]
+    assert problem.element_id == element_id
+    assert problem.message.startswith(code.removeprefix("bpmn_rule_").upper()[:3])
+    lines = [i for i, text in enumerate(source.content.decode().splitlines(), 1) if f'id="{element_id}"' in text]
+    line = lines[occurrence]
+    assert problem.line == line
+
+
+def assert_valid(body, *, extra=""):
+    report = validate(model(body, extra=extra))
+    assert [p for p in report.problems if p.code.startswith("bpmn_rule_")] == []
+
+
+def test_every_rule_has_an_id_a_summary_and_a_code():
+    assert len({r.rule_id for r in RULES}) == len(RULES)
+    assert all(r.summary and r.code.startswith("bpmn_rule_") for r in RULES)
+
+
+def test_ids_are_unique():
+    # validate() reports a repeated id as a schema error (xs:ID) and then skips the rules for that file;
+    # the rule itself still names the second element (for trees that bypass the schema).
+    source = model(START_END + '<bpmn:task id="start"/>\n' + flow("f1", "start", "end"))
+    found = [p for p in check([("m.bpmn", parse_xml(source.content, "m.bpmn"))]) if p.code == "bpmn_rule_ext002"]
+    assert [(p.element_id, p.line) for p in found] == [("start", 6)]
+    assert found[0].message.startswith("EXT.002: ")
+
+
+def test_flow_lists_must_match_the_flows():
+    body = ('<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>\n'
+            '<bpmn:endEvent id="end"><bpmn:incoming>f9</bpmn:incoming></bpmn:endEvent>\n' + flow("f1", "start", "end"))
+    assert_rule(body, "bpmn_rule_ext023", "end")
+    assert_valid(body.replace("f9", "f1"))
+
+
+def test_end_events_have_no_outgoing_flow():
+    body = (START_END + '<bpmn:task id="t"/>\n' + flow("f1", "start", "t") + flow("f2", "t", "end")
+            + flow("f3", "end", "t"))
+    assert_rule(body, "bpmn_rule_ext104", "end")
+    assert_valid(START_END + '<bpmn:task id="t"/>\n' + flow("f1", "start", "t") + flow("f2", "t", "end"))
+
+
+@pytest.mark.parametrize(("definition", "valid"), [
+    ("<bpmn:errorEventDefinition/>", False),
+    ('<bpmn:timerEventDefinition><bpmn:timeDuration>PT1S</bpmn:timeDuration></bpmn:timerEventDefinition>', True),
+])
+def test_top_level_start_event_triggers(definition, valid):
+    body = (f'<bpmn:startEvent id="start">{definition}</bpmn:startEvent>\n<bpmn:endEvent id="end"/>\n'
+            + flow("f1", "start", "end"))
+    if valid:
+        assert_valid(body)
+    else:
+        assert_rule(body, "bpmn_rule_ext098", "start")
+
+
+def test_default_flow_leaves_its_gateway():
+    body = (START_END + '<bpmn:exclusiveGateway id="gw" default="f1"/>\n<bpmn:task id="t"/>\n'
+            + flow("f1", "start", "gw") + flow("f2", "gw", "t") + flow("f3", "gw", "end", "x &gt; 1")
+            + flow("f4", "t", "end"))
+    assert_rule(body, "bpmn_rule_ext026", "gw")
+    assert_valid(body.replace('default="f1"', 'default="f2"'))
+
+
+def test_converging_gateway_has_one_outgoing_flow():
+    body = (START_END + '<bpmn:task id="a"/><bpmn:task id="b"/>\n'
+            '<bpmn:parallelGateway id="gw" gatewayDirection="Converging"/>\n' + flow("f1", "start", "gw")
+            + flow("f2", "gw", "a") + flow("f3", "gw", "b") + flow("f4", "a", "end") + flow("f5", "b", "end"))
+    assert_rule(body, "bpmn_rule_ext017", "gw")
+    assert_valid(body.replace("Converging", "Diverging"))
+
+
+def test_references_name_the_right_kind_of_element():
+    extra = '<bpmn:signal id="sig" name="sig"/>\n<bpmn:message id="msg" name="msg"/>\n'
+    body = ('<bpmn:startEvent id="start"/>\n<bpmn:intermediateCatchEvent id="wait">'
+            '<bpmn:messageEventDefinition id="def" messageRef="sig"/></bpmn:intermediateCatchEvent>\n'
+            '<bpmn:endEvent id="end"/>\n' + flow("f1", "start", "wait") + flow("f2", "wait", "end"))
+    assert_rule(body, "bpmn_rule_ref001", "def", extra=extra)
+    assert_valid(body.replace('messageRef="sig"', 'messageRef="msg"'), extra=extra)
+
+
+def test_token_quantities_are_at_least_one():
+    body = START_END + '<bpmn:task id="t" startQuantity="0"/>\n' + flow("f1", "start", "t") + flow("f2", "t", "end")
+    assert_rule(body, "bpmn_rule_ext037", "t")
+    assert_valid(body.replace('startQuantity="0"', 'startQuantity="1"'))
+
+
+def test_loop_settings_are_not_negative():
+    body = (START_END + '<bpmn:task id="t"><bpmn:standardLoopCharacteristics loopMaximum="-1"/></bpmn:task>\n'
+            + flow("f1", "start", "t") + flow("f2", "t", "end"))
+    assert_rule(body, "bpmn_rule_loop001", "t")
+    assert_valid(body.replace('loopMaximum="-1"', 'loopMaximum="3"'))
+
+
+def test_collaboration_message_flows_connect_different_pools():
+    collaboration = ('<bpmn:collaboration id="c"><bpmn:participant id="pool" processRef="test_process"/>'
+                     '<bpmn:messageFlow id="mf" sourceRef="start" targetRef="end"/></bpmn:collaboration>\n')
+    assert_rule(START_END + flow("f1", "start", "end"), "bpmn_rule_ext031", "mf", extra=collaboration)
+
+
+def test_boundary_events_need_an_outgoing_flow():
+    body = (START_END + '<bpmn:task id="t"/>\n<bpmn:boundaryEvent id="b" attachedToRef="t">'
+            '<bpmn:timerEventDefinition><bpmn:timeDuration>PT1S</bpmn:timeDuration></bpmn:timerEventDefinition>'
+            '</bpmn:boundaryEvent>\n' + flow("f1", "start", "t") + flow("f2", "t", "end"))
+    assert_rule(body, "bpmn_rule_ext112", "b")
+    assert_valid(body + flow("f3", "b", "end"))
+
+
+def test_extension_elements_may_repeat_their_id_attributes_across_tasks() -> None:
+    from bpmn import validate
+    from tests.bpmn.xml import chain, model
+
+    def service(task_id: str) -> str:
+        return (f'<bpmn:serviceTask id="{task_id}"><bpmn:extensionElements>'
+                f'<spiffworkflow:serviceTaskOperator id="core.echo" resultVariable="r_{task_id}">'
+                '<spiffworkflow:parameters><spiffworkflow:parameter id="value" type="any" value="1"/>'
+                '</spiffworkflow:parameters></spiffworkflow:serviceTaskOperator>'
+                '</bpmn:extensionElements></bpmn:serviceTask>')
+
+    body = '<bpmn:startEvent id="start"/>' + service("a") + service("b") + '<bpmn:endEvent id="end"/>'
+    report = validate(model(body + chain("start", "a", "b", "end")), operations={"core.echo"})
+
+    assert report.ok, [p.as_dict() for p in report.problems]
