@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.control import StartEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -40,7 +41,7 @@ def _unquote(text: str) -> str:
 def describe(spec: Any) -> list[StartEventInfo]:
     """The start events of the executable process (not those of event sub-processes)."""
     infos = []
-    for task_spec in spec.start.outputs:
+    for task_spec in start_specs(spec):
         definition = getattr(task_spec, "event_definition", None)
         infos.append(_info(task_spec.bpmn_id or task_spec.name, definition))
     return infos
@@ -58,10 +59,18 @@ def _info(activity_id: str, definition: Any) -> StartEventInfo:
     return StartEventInfo(activity_id, "other")
 
 
+def start_specs(spec: Any) -> list[Any]:
+    """The start event specs of a process; with several, SpiffWorkflow puts a StartEventSplit first."""
+    outputs = list(spec.start.outputs)
+    if len(outputs) == 1 and isinstance(outputs[0], StartEventSplit):
+        return list(outputs[0].outputs)
+    return outputs
+
+
 def start_tasks(workflow: Any) -> list[Any]:
     """The tasks of the executable process's start events (event sub-process starts excluded)."""
-    outputs = workflow.spec.start.outputs
-    return [t for t in workflow.tasks.values() if t.task_spec in outputs]
+    specs = start_specs(workflow.spec)
+    return [t for t in workflow.tasks.values() if t.task_spec in specs]
 
 
 def _is_timer(task: Any) -> bool:

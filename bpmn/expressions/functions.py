@@ -117,10 +117,21 @@ def _reversed(sequence: Any) -> list[Any]:
     return materialize(reversed(sequence))
 
 
+# Functions that read the evaluation's own names; the interpreter answers them itself. They take a
+# variable NAME as text, so a model can test for an optional variable without a NameError.
+CONTEXT_FUNCTIONS = frozenset({"defined", "value_of"})
+
+
+def _evaluated_by_interpreter(*_args: Any, **_kwargs: Any) -> Any:
+    raise RuntimeError("defined() and value_of() are evaluated by the interpreter")
+
+
 # Names as the model writes them. Lists are returned where Python returns lazy iterators, so that
 # results can be stored in instance data and inspected.
 FUNCTIONS: Mapping[str, Callable[..., Any]] = MappingProxyType({
     "len": _len,
+    "defined": _evaluated_by_interpreter,
+    "value_of": _evaluated_by_interpreter,
     "min": _min,
     "max": _max,
     "sum": _sum,

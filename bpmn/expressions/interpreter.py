@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bpmn.errors import ExpressionError
-from bpmn.expressions.functions import FUNCTIONS
+from bpmn.expressions.functions import CONTEXT_FUNCTIONS, FUNCTIONS
 from bpmn.expressions.limits import EvalFailure, LimitExceeded, Limits, describe_failure, shorten
 from bpmn.expressions.methods import find_attribute, find_method
 from bpmn.expressions.operators import BINARY, COMPARE, UNARY, check_format_spec
@@ -294,6 +294,8 @@ class Interpreter:
         return result if name in _NO_ALLOCATION else self.account(result)
 
     def call_function(self, name: str, node: ast.Call) -> Any:
+        if name in CONTEXT_FUNCTIONS:
+            return self.call_context_function(name, node)
         function = FUNCTIONS.get(name)
         if function is None:  # the checker refuses this already; never fall back to anything
             raise EvalFailure(f"'{name}' is not an available function")
@@ -305,6 +307,19 @@ class Interpreter:
         except TypeError as exc:  # wrong arguments: name the function as the author wrote it
             raise EvalFailure(str(exc).replace(f"{function.__name__}()", f"{name}()")) from None
         return self.account(result)
+
+    def call_context_function(self, name: str, node: ast.Call) -> Any:
+        """`defined("x")`: is variable x set? `value_of("x", default=None)`: its value, or the default."""
+        args, kwargs = self.elements(node.args), self.keywords(node)
+        if not args or not isinstance(args[0], str) or len(args) > (1 if name == "defined" else 2):
+            raise EvalFailure(f"{name}() takes a variable name as text" + ("" if name == "defined" else
+                                                                           " and an optional default"))
+        default = args[1] if len(args) > 1 else kwargs.get("default")
+        try:
+            value = self.load(args[0])
+        except EvalFailure:
+            return False if name == "defined" else default
+        return True if name == "defined" else value
 
     def keywords(self, node: ast.Call) -> dict[str, Any]:
         return {keyword.arg or "": self.eval(keyword.value) for keyword in node.keywords}

@@ -455,3 +455,18 @@ def test_evaluation_is_fast_enough_for_the_engine():
     for _ in range(2_000):
         evaluate("amount > 1000 and region == 'EU'", data)
     assert time.perf_counter() - started < 1
+
+
+def test_defined_and_value_of_let_a_model_handle_optional_variables() -> None:
+    assert evaluate('defined("period")', {"period": "2026-10"}) is True
+    assert evaluate('defined("period")', {}) is False
+    assert evaluate('value_of("timeout", "P2D")', {}) == "P2D"
+    assert evaluate('value_of("timeout", "P2D")', {"timeout": "P1D"}) == "P1D"
+    data: dict[str, object] = {}
+    execute('if not defined("period"):\n    period = "2026-10"', data)
+    assert data == {"period": "2026-10"}
+
+
+def test_defined_refuses_anything_but_a_variable_name() -> None:
+    with pytest.raises(ExpressionError):
+        evaluate("defined(1)", {})

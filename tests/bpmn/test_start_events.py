@@ -106,3 +106,28 @@ def test_month_end_cycle_keeps_to_month_ends_without_drifting() -> None:
 
     assert feb == datetime(2026, 2, 28, 6, tzinfo=UTC)
     assert mar == datetime(2026, 3, 31, 6, tzinfo=UTC)
+
+
+TWO_STARTS = model(f"""
+<bpmn:startEvent id="by_hand"/>
+<bpmn:startEvent id="monthly">
+  <bpmn:timerEventDefinition><bpmn:timeCycle>R/2026-01-01T06:00:00Z/P1M</bpmn:timeCycle></bpmn:timerEventDefinition>
+</bpmn:startEvent>
+{script("report", "runs = value_of('runs', 0) + 1")}
+<bpmn:endEvent id="end"/>
+{chain("by_hand", "report", "end")}
+{chain("monthly", "report")}
+""")
+
+
+def test_a_process_with_a_none_and_a_timer_start_lists_both_and_runs_once_either_way(engine: Engine) -> None:
+    kinds = {info.activity_id: info.kind for info in engine.start_events(TWO_STARTS)}
+    assert kinds == {"by_hand": "none", "monthly": "timer"}
+
+    by_hand = engine.start(TWO_STARTS)
+    by_timer = engine.start(TWO_STARTS, trigger=StartTrigger("timer", activity_id="monthly"))
+
+    for result in (by_hand, by_timer):
+        assert result.status == "completed"
+        assert result.completed_activities.count("report") == 1
+        assert result.next_timer_at is None
