@@ -102,6 +102,9 @@ INSTALLED_APPS = [
     "apps.instances",
     "apps.worklist",
     "apps.integrations",
+    "apps.sandbox",
+    # After the worklist: its step effect handler reads the work items the worklist's handler wrote.
+    "apps.sla",
     "apps.ui",
 ]
 
@@ -227,12 +230,17 @@ CELERY_BEAT_SCHEDULE = {
     "fire-due-timers": {"task": "apps.instances.tasks.fire_due_timers", "schedule": 1.0},
     # Outbox backstop: due retries, lost messages, calls whose worker died (apps.integrations).
     "sweep-outbox": {"task": "apps.integrations.tasks.sweep_outbox", "schedule": 1.0},
+    # SLA clocks: pause/resume, at-risk and breaches within about a second (apps.sla.sweep).
+    "sweep-sla": {"task": "apps.sla.tasks.sweep_deadlines", "schedule": 1.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # External systems (apps.integrations, docs/operations.md "External systems"). One Celery queue per
 # system; workers must consume these besides `engine` (scripts/run_stack.py has the same default).
-PATCHBAY_SYSTEM_QUEUES = env_list("PATCHBAY_SYSTEM_QUEUES", ["core", "http"])
+PATCHBAY_SYSTEM_QUEUES = env_list(
+    "PATCHBAY_SYSTEM_QUEUES",
+    ["core", "http", "crm", "credit", "billing", "network", "notify", "payment", "files", "regulator"],
+)
 # Defaults of each system's protection (a connector may declare its own; the admin may change them).
 PATCHBAY_SYSTEM_MAX_CONCURRENCY = env_int("PATCHBAY_SYSTEM_MAX_CONCURRENCY", 8)
 PATCHBAY_BREAKER_FAILURE_THRESHOLD = env_int("PATCHBAY_BREAKER_FAILURE_THRESHOLD", 5)
@@ -244,6 +252,49 @@ PATCHBAY_OUTBOX_PENDING_GRACE_SECONDS = env_int("PATCHBAY_OUTBOX_PENDING_GRACE_S
 PATCHBAY_OUTBOX_RUNNING_GRACE_SECONDS = env_int("PATCHBAY_OUTBOX_RUNNING_GRACE_SECONDS", 30)
 # Retry policy overrides by system or operation name: {"http": {"max_attempts": 8, "max_delay": 300}}.
 PATCHBAY_RETRY_POLICIES = env_json_object("PATCHBAY_RETRY_POLICIES", {})
+# Timeout overrides (seconds) by system or operation name: {"http": 10, "payment.charge": 45}. The
+# timeout also sets how long a running call is leased to its worker (timeout + running grace above).
+PATCHBAY_OPERATION_TIMEOUTS = env_json_object("PATCHBAY_OPERATION_TIMEOUTS", {})
+for _name, _seconds in PATCHBAY_OPERATION_TIMEOUTS.items():
+    if isinstance(_seconds, bool) or not isinstance(_seconds, int | float) or _seconds <= 0:
+        raise ImproperlyConfiguredEnv(f"PATCHBAY_OPERATION_TIMEOUTS[{_name!r}]={_seconds!r} is not a positive number")
+
+# Where the connectors find each external system (docs/operations.md "Sandbox and systems"). Default:
+# the simulated systems of apps.sandbox on this server; a real system replaces one by configuration
+# only: `PATCHBAY_SYSTEM_URLS='{"crm": "https://crm.example/api/"}'` or `PATCHBAY_CRM_URL=...`.
+PORT = env_int("PORT", 8000)
+SANDBOX_SYSTEMS = ("crm", "credit", "billing", "network", "notify", "payment", "regulator")
+_SYSTEM_URLS_JSON = env_json_object("PATCHBAY_SYSTEM_URLS", {})
+PATCHBAY_SYSTEM_URLS: dict[str, str] = {
+    name: env_str(f"PATCHBAY_{name.upper()}_URL", "")
+    or str(_SYSTEM_URLS_JSON.get(name) or f"http://127.0.0.1:{PORT}/sandbox/{name}/")
+    for name in sorted({*SANDBOX_SYSTEMS, *_SYSTEM_URLS_JSON})
+}
+# Hosts `http.request` may call besides those of PATCHBAY_SYSTEM_URLS (SSRF protection for uploaded
+# models): exact host names or IP literals, `*.example.com` for subdomains, `*` for any host.
+PATCHBAY_HTTP_ALLOWED_HOSTS = env_list("PATCHBAY_HTTP_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "::1"])
+# The local directory `files.*` writes extracts and archives into (the "file drop").
+PATCHBAY_FILE_DROP_DIR = Path(env_str("PATCHBAY_FILE_DROP_DIR", str(VAR_DIR / "filedrop")))
+# The simulated systems (apps.sandbox), mounted at /sandbox/: on by default only in DEBUG, demo and
+# test runs - their admin endpoints are unauthenticated, so never turn them on in production.
+PATCHBAY_SANDBOX_ENABLED = env_bool("PATCHBAY_SANDBOX_ENABLED", DEBUG or DEMO_MODE or TESTING)
+# Where the sandbox posts its asynchronous answers (`/api/v1/messages/`), and the API token it uses
+# (empty: the token of the service user `sandbox`, created on first use; see `manage.py sandbox_setup`).
+PATCHBAY_CALLBACK_URL = env_str("PATCHBAY_CALLBACK_URL", f"http://127.0.0.1:{PORT}")
+PATCHBAY_SANDBOX_CALLBACK_TOKEN = env_str("PATCHBAY_SANDBOX_CALLBACK_TOKEN", "")
+# Start values of each simulated system's knobs (latency, failure rate, ...), e.g.
+# '{"network": {"callback_delay": 5}}'; `/sandbox/<system>/config` changes them at run time.
+PATCHBAY_SANDBOX_DEFAULTS = env_json_object("PATCHBAY_SANDBOX_DEFAULTS", {})
+
+# SLA (docs/sla.md): the business calendar `calendar="business"` means (a data migration creates
+# `austria`: Mon-Fri 08:00-17:00 Europe/Vienna, Austrian public holidays).
+PATCHBAY_SLA_DEFAULT_CALENDAR = env_str("PATCHBAY_SLA_DEFAULT_CALENDAR", "austria")
+# Escalation emails go through Django's email backend (SMTP settings: EMAIL_HOST ... as usual).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+                        if DEMO_MODE or DEBUG else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "patchbay@localhost")
 
 # The step pipeline waits this long for an instance lock before answering "busy".
 PATCHBAY_LOCK_TIMEOUT_MS = env_int("PATCHBAY_LOCK_TIMEOUT_MS", 5000)

@@ -1,5 +1,6 @@
-"""Root URL configuration: the REST API under /api/v1/, OpenAPI, health probes and the web UI."""
+"""Root URL configuration: the REST API under /api/v1/, OpenAPI, health probes, the web UI and the sandbox."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -12,6 +13,7 @@ api_v1 = [
     path("", include("apps.instances.api_urls")),
     path("", include("apps.integrations.api_urls")),
     path("", include("apps.worklist.api_urls")),
+    path("", include("apps.sla.api_urls")),
 ]
 
 urlpatterns = [
@@ -22,5 +24,9 @@ urlpatterns = [
     # Prometheus scrape target: no auth, exempt from the https redirect like the health probes.
     path("metrics", metrics_view, name="metrics"),
     path("", include("apps.ui.urls")),
+    path("", include("apps.sla.ui_urls")),  # /ops/ (ui-ops)
     path("", include("apps.core.urls")),
 ]
+if settings.PATCHBAY_SANDBOX_ENABLED:
+    # The simulated external systems (apps.sandbox), so `make run` needs no other server.
+    urlpatterns.insert(0, path("sandbox/", include("apps.sandbox.urls")))

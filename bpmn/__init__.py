@@ -21,6 +21,7 @@ from bpmn.types import (
     StartTrigger,
     StepResult,
     ThrownMessage,
+    ThrownSignal,
     ValidationReport,
     WorkItemRequest,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "StepFailed",
     "StepResult",
     "ThrownMessage",
+    "ThrownSignal",
     "ValidationReport",
     "WorkItemRequest",
     "validate",

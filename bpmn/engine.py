@@ -94,6 +94,18 @@ class Engine:
             log.event("message.received", task=task, data={"name": name, "correlation": correlation or {}})
         return self._apply(source, snapshot, command, now)
 
+    def deliver_signal(self, source: ModelSource, snapshot: str, *, name: str,
+                       variables: dict[str, Any] | None = None, now: datetime | None = None) -> StepResult:
+        """Deliver a signal thrown elsewhere (`StepResult.signals_thrown` of another instance) to this one.
+
+        Every catch event, boundary event or event sub-process start of this instance waiting for
+        signal `name` catches it; `CommandRejected` (`no_matching_subscription`) when none waits.
+        """
+        def command(workflow: Any, log: runner.StepLog) -> None:
+            caught = runner.catch_signal(workflow, name, variables or {})
+            log.event("signal.received", task=caught[0] if caught else None, data={"name": name})
+        return self._apply(source, snapshot, command, now)
+
     def resume_service_task(self, source: ModelSource, snapshot: str, *, call_id: str, result: Any,
                             now: datetime | None = None) -> StepResult:
         """Complete a parked service task, storing the operation's result in its result variable."""

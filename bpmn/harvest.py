@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.util.task import TaskState
 
 from bpmn.errors import ExpressionError
-from bpmn.semantics.rewrite import SYNTHETIC
+from bpmn.semantics.rewrite import SYNTHETIC, stands_for
 from bpmn.specs import SERVICE_CALL_KEY, ParkedServiceTask
 from bpmn.types import MessageSubscription, ServiceCallRequest, WorkItemRequest
 
@@ -32,10 +32,13 @@ _OPEN_STATES = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 def activity_id(task: Any) -> str | None:
     """The BPMN element id of a task, or None for SpiffWorkflow's internal tasks (Root, EndJoin...).
 
-    Elements that `bpmn.semantics` added to the model count as internal too.
+    Elements that `bpmn.semantics` added to the model count as internal too, except those that run an
+    analyst's element (a called global task's body reports the global task's id).
     """
     bpmn_id: str | None = getattr(task.task_spec, "bpmn_id", None)
-    return None if bpmn_id is not None and SYNTHETIC in bpmn_id else bpmn_id
+    if bpmn_id is None or SYNTHETIC not in bpmn_id:
+        return bpmn_id
+    return stands_for(bpmn_id)
 
 
 def all_tasks(workflow: Any) -> list[Any]:
@@ -83,6 +86,24 @@ def completed_since(workflow: Any, before: Observation) -> list[Any]:
     done = [t for t in all_tasks(workflow)
             if t.state == TaskState.COMPLETED and t.id not in before.completed and activity_id(t)]
     return sorted(done, key=lambda t: t.last_state_change)
+
+
+def instance_variables(workflow: Any) -> dict[str, Any]:
+    """The instance's variables: the last completed task's data, overlaid by every open task's data.
+
+    SpiffWorkflow keeps one data copy per branch, and `last_task` is whichever branch ran last, so with
+    parallel branches its data alone depended on scheduling. The rule here is deterministic: start
+    from the last completed task's data, then merge the data of every open (ready, waiting or
+    started) task in task order (creation order, sub-processes after their parents), later tasks
+    and open tasks winning on equal names. A completed instance has no open task: its variables are
+    those of its end (which SpiffWorkflow's end join merged from every branch).
+    """
+    last = workflow.last_task
+    data: dict[str, Any] = dict(last.data) if last is not None else {}
+    for task in all_tasks(workflow):
+        if task.state & _OPEN_STATES and task.data:
+            data.update(task.data)
+    return data
 
 
 def active_activities(workflow: Any) -> list[str]:

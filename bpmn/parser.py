@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffBoundaryEventParser
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ScriptTaskParser, ServiceTaskParser
@@ -25,6 +24,13 @@ from bpmn.dialects import translate_dialects
 from bpmn.errors import InvalidModel
 from bpmn.loading import Documents, load_documents
 from bpmn.semantics import rewrite_semantics
+from bpmn.semantics.compensation import (
+    CompensatingEndEvent,
+    CompensatingThrowEvent,
+    CompensationProcessParser,
+    CompensationThrowEventParser,
+    connect_handlers,
+)
 from bpmn.semantics.events import (
     ErrorThrowingScriptTask,
     InterruptingBoundaryEvent,
@@ -32,6 +38,9 @@ from bpmn.semantics.events import (
     PatchbayEndEventParser,
     PatchbayStartEventParser,
 )
+from bpmn.semantics.gateways import ComplexGateway, ComplexGatewayParser
+from bpmn.semantics.multi_instance import connect_loop_children, with_multi_instance
+from bpmn.semantics.timers import use_catch_up_cycles
 from bpmn.specs import ParkedServiceTask
 from bpmn.timers import to_spiff_expression
 from bpmn.types import ModelSource, Problem
@@ -73,6 +82,19 @@ class _LockedValidator:
             VALIDATOR.validate(bpmn, filename)
 
 
+_ACTIVITY_TAGS = ("task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
+                  "businessRuleTask", "subProcess", "transaction", "callActivity")
+
+
+def _with_patchbay_loops(classes: dict[str, Any]) -> dict[str, Any]:
+    """Every activity parser reads multi-instance behavior (`bpmn.semantics.multi_instance`)."""
+    out = dict(classes)
+    for tag in map(full_tag, _ACTIVITY_TAGS):
+        parser_class, spec_class = out.get(tag) or SpiffBpmnParser.PARSER_CLASSES[tag]
+        out[tag] = (with_multi_instance(parser_class), spec_class)
+    return out
+
+
 class PatchbayParser(SpiffBpmnParser):
     """SpiffWorkflow's spiff-extension parser (with DMN) with Patchbay's task specs.
 
@@ -80,14 +102,17 @@ class PatchbayParser(SpiffBpmnParser):
     close SpiffWorkflow's gaps (see their docstrings).
     """
 
-    OVERRIDE_PARSER_CLASSES = {
+    PROCESS_PARSER_CLASS = CompensationProcessParser
+    OVERRIDE_PARSER_CLASSES = _with_patchbay_loops({
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (ServiceTaskParser, ParkedServiceTask),
         full_tag("scriptTask"): (ScriptTaskParser, ErrorThrowingScriptTask),
         full_tag("startEvent"): (PatchbayStartEventParser, InterruptingStartEvent),
-        full_tag("endEvent"): (PatchbayEndEventParser, EndEvent),
+        full_tag("endEvent"): (PatchbayEndEventParser, CompensatingEndEvent),
+        full_tag("intermediateThrowEvent"): (CompensationThrowEventParser, CompensatingThrowEvent),
         full_tag("boundaryEvent"): (SpiffBoundaryEventParser, InterruptingBoundaryEvent),
-    }
+        full_tag("complexGateway"): (ComplexGatewayParser, ComplexGateway),
+    })
 
 
 def bpmn_xpath(node: Any, path: str) -> list[Any]:
@@ -229,7 +254,11 @@ def build_specs(docs: Documents, process_key: str, *, schema: bool = True) -> tu
 
     def parse() -> tuple[Any, dict[str, Any]]:
         spec = parser.get_spec(process_key)
-        return spec, parser.get_subprocess_specs(process_key)
+        subprocess_specs = parser.get_subprocess_specs(process_key)
+        connect_loop_children([spec, *subprocess_specs.values()])
+        connect_handlers([spec, *subprocess_specs.values()])
+        use_catch_up_cycles([spec, *subprocess_specs.values()])
+        return spec, subprocess_specs
 
     return run_with_deep_stack(parse, elements=elements)
 

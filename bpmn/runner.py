@@ -12,7 +12,7 @@ Fixes of SpiffWorkflow 3.2.0 that live here:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -20,16 +20,18 @@ from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition,
     EscalationEventDefinition,
+    SignalEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
+from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition as SpiffSignalEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from bpmn import harvest, snapshot
 from bpmn.errors import CommandRejected, StepFailed
 from bpmn.migrations import SNAPSHOT_VERSION
-from bpmn.semantics import events
-from bpmn.types import AuditEvent, IncidentReport, InstanceStatus, StepResult, ThrownMessage
+from bpmn.semantics import event_subprocesses, events
+from bpmn.types import AuditEvent, IncidentReport, InstanceStatus, StepResult, ThrownMessage, ThrownSignal
 
 READY = TaskState.READY
 DEFAULT_MAX_ROUNDS = 100_000
@@ -105,25 +107,40 @@ def catch_message(task: Any, definition: Any, variables: dict[str, Any], correla
     task.task_spec._update(task)
 
 
+def catch_signal(workflow: Any, name: str, variables: dict[str, Any]) -> list[Any]:
+    """Deliver a signal from outside to every task of the instance waiting for it; the tasks that caught it.
+
+    The variables become data of the catching tasks (Camunda's behaviour for signal variables). An
+    event sub-process (also one nested in a sub-process) with a matching signal start event starts.
+    """
+    event = BpmnEvent(SpiffSignalEventDefinition(name), payload=dict(variables))
+    catching = [t for t in workflow.event_manager.tasks.values() if t.task_spec.catches(t, event)]
+    caught = workflow.event_manager.catch(event, internal=False)
+    if not caught and not event_subprocesses.trigger_nested(workflow, event, None):
+        raise CommandRejected("no_matching_subscription", f"this instance is not waiting for signal {name!r}")
+    for task in catching:
+        task.data.update(variables)
+    return catching
+
+
 def throw_error(task: Any, error_code: str, message: str) -> None:
     """Throw a BPMN error from a parked service task towards its boundary events and parents."""
     events.throw_error(task, error_code, message)
 
 
 def fire_timers(workflow: Any, now: datetime) -> list[Any]:
-    """Mark every timer due at `now` as fired and let SpiffWorkflow move them on."""
+    """Mark every timer due at `now` as fired and let SpiffWorkflow move them on.
+
+    Cycle timers fire on `now` too (`bpmn.semantics.timers`): the workflow keeps `now` as its
+    transient `timer_now` for the rest of the step, so cycles re-arm relative to it.
+    """
+    workflow.timer_now = now
     fired = []
     for task in list(workflow.event_manager.tasks.values()):
         due = harvest.timer_due(task)
         if due is None or due > now:
             continue
-        kinds = harvest.event_definitions(task)
-        if any(isinstance(d, CycleTimerEventDefinition) for d in kinds):
-            # SpiffWorkflow compares with the wall clock; move the due time to just before it.
-            value = task.internal_data["event_value"]
-            wall = datetime.now(UTC) - timedelta(microseconds=1)
-            value["next"] = min(due, wall).isoformat()
-        else:
+        if not any(isinstance(d, CycleTimerEventDefinition) for d in harvest.event_definitions(task)):
             task._set_internal_data(event_fired=True)
         fired.append(task)
     workflow.refresh_timers()
@@ -154,7 +171,7 @@ def _is_stalled(workflow: Any) -> bool:
 def outcome(workflow: Any, log: StepLog) -> StepResult:
     """Harvest the effects of a step that ran to rest, failing the instance on an uncaught error."""
     status: InstanceStatus = status_of(workflow)
-    thrown = _harvest_events(workflow, log)
+    thrown, signals = _harvest_events(workflow, log)
     if any(i.kind == "uncaught_error" for i in log.incidents):
         status = "failed"
     elif _is_stalled(workflow):
@@ -166,11 +183,13 @@ def outcome(workflow: Any, log: StepLog) -> StepResult:
         # A failed instance holds no token: open work items, calls and timers are withdrawn.
         workflow.cancel()
         log.event("instance.failed", data={"reason": log.incidents[-1].message})
-    return result(workflow, log, status=status, thrown=thrown)
+    return result(workflow, log, status=status, thrown=thrown, signals=signals)
 
 
-def _harvest_events(workflow: Any, log: StepLog) -> list[ThrownMessage]:
+def _harvest_events(workflow: Any, log: StepLog) -> tuple[list[ThrownMessage], list[ThrownSignal]]:
+    """Events nothing in the instance caught: messages and signals to route, errors as incidents."""
     thrown: list[ThrownMessage] = []
+    signals: list[ThrownSignal] = []
     for event in workflow.get_events():
         definition = event.event_definition
         if isinstance(definition, MessageEventDefinition):
@@ -183,7 +202,9 @@ def _harvest_events(workflow: Any, log: StepLog) -> list[ThrownMessage]:
                                                 activity_id=_error_source(workflow, log)))
         elif isinstance(definition, EscalationEventDefinition):
             log.event("escalation.uncaught", data={"code": definition.code or definition.name})
-    return thrown
+        elif isinstance(definition, SignalEventDefinition):
+            signals.append(ThrownSignal(definition.name, harvest.json_safe(event.payload)))
+    return thrown, signals
 
 
 def _error_source(workflow: Any, log: StepLog) -> str | None:
@@ -195,11 +216,11 @@ def _error_source(workflow: Any, log: StepLog) -> str | None:
 
 
 def result(workflow: Any, log: StepLog, *, status: InstanceStatus,
-           thrown: list[ThrownMessage] | None = None) -> StepResult:
+           thrown: list[ThrownMessage] | None = None, signals: list[ThrownSignal] | None = None) -> StepResult:
     """Assemble the `StepResult` of a step."""
     completed = harvest.completed_since(workflow, log.before)
     audit = [AuditEvent("activity.completed", harvest.activity_id(t)) for t in completed] + log.audit
-    data = workflow.last_task.data if workflow.last_task is not None else {}
+    data = harvest.instance_variables(workflow)
     waiting = status in ("waiting", "running")
     return StepResult(
         snapshot=snapshot.dump(workflow),
@@ -216,4 +237,5 @@ def result(workflow: Any, log: StepLog, *, status: InstanceStatus,
         next_timer_at=harvest.next_timer_at(workflow) if waiting else None,
         incidents=list(log.incidents),
         audit=audit,
+        signals_thrown=signals or [],
     )

@@ -137,6 +137,15 @@ class ThrownMessage:
 
 
 @dataclass(frozen=True)
+class ThrownSignal:
+    """A signal the instance threw that nothing in it caught: the caller may broadcast it to others."""
+
+    name: str
+    payload: Any = None
+    activity_id: str | None = None
+
+
+@dataclass(frozen=True)
 class MessageSubscription:
     """A catch event or receive task waiting for a message, with the correlation values it expects."""
 
@@ -182,3 +191,4 @@ class StepResult:
     next_timer_at: datetime | None
     incidents: list[IncidentReport]
     audit: list[AuditEvent]
+    signals_thrown: list[ThrownSignal] = field(default_factory=list)

@@ -39,6 +39,7 @@ from bpmn.parser import (
     shorten_tags,
     spiff_problem,
 )
+from bpmn.sla import sla_problems
 from bpmn.timers import TimerKind, check_timer_text
 from bpmn.types import ModelSource, Problem, ValidationReport
 
@@ -50,22 +51,20 @@ _NOT_OWNERS = ("Definition", "Characteristics", "Expression", "Cardinality", "Co
                "Duration", "Date", "Cycle", "Ref", "script", "messagePath")
 _CONTAINERS = ("process", "subProcess", "transaction")
 _UNSUPPORTED_HINTS = {
-    "complexGateway": "use an exclusive or inclusive gateway",
     "adHocSubProcess": "ad-hoc sub-processes with a completionCondition are not supported; "
                        "without one, every inner activity runs once",
     "dataStoreReference": "data stores are not supported; use process variables",
-    "compensateEventDefinition": "compensation is not supported; model the undo path with an error "
-                                 "boundary event",
+    "compensateEventDefinition": "compensation event sub-processes are not supported; attach the handler "
+                                 "to the sub-process with a compensation boundary event",
     "linkEventDefinition": "this link event has no matching link catch (or throw) event of the same name "
                            "in the same process",
-    "isForCompensation": "compensation handlers are not supported",
     "choreographyTask": "choreographies are not executable",
     "subChoreography": "choreographies are not executable",
     "callChoreography": "choreographies are not executable",
 }
 # Flow elements the BPMN schema allows in a process that SpiffWorkflow 3.2 cannot parse or run
 # (or, for ad-hoc sub-processes and data stores, that Patchbay does not offer yet).
-_UNSUPPORTED_CHILDREN = frozenset({"complexGateway", "adHocSubProcess", "dataStoreReference",
+_UNSUPPORTED_CHILDREN = frozenset({"adHocSubProcess", "dataStoreReference",
                                    "choreographyTask", "subChoreography", "callChoreography"})
 _TIMER_KINDS: dict[str, TimerKind] = {"timeDuration": "duration", "timeDate": "date", "timeCycle": "cycle"}
 # (xpath, kind): texts that SpiffWorkflow hands to the script engine. `name` texts are variable names.
@@ -132,6 +131,7 @@ def _validate(source: ModelSource, operations: Collection[str] | None) -> Valida
         # Forms and assignment expressions of user tasks: a broken form file is an upload problem,
         # not an incident when the first instance reaches the task.
         problems.extend(human_task_problems(source))
+        problems.extend(sla_problems(source))  # patchbay:sla / slaTarget values (bpmn.sla)
     # With a file unreadable, the process to run may be the one we cannot see: do not guess.
     chosen, choice_problems = (None, []) if xml_broken else choose_process(docs)
     problems.extend(_name_processes(docs, choice_problems))
@@ -264,11 +264,8 @@ def _check_elements(ctx: _Context) -> None:
             if tag in _UNSUPPORTED_CHILDREN:
                 ctx.add("unsupported_element", f"bpmn:{tag} is not supported: {_UNSUPPORTED_HINTS[tag]}",
                         child, name, element_id=child.get("id"))
-            if child.get("isForCompensation") == "true":
-                ctx.add("unsupported_element", _UNSUPPORTED_HINTS["isForCompensation"], child, name,
-                        element_id=child.get("id"))
-        for tag in ("compensateEventDefinition", "linkEventDefinition"):
-            for definition in bpmn_xpath(container, f"./*/bpmn:{tag}"):
+        for path, tag in (("./bpmn:startEvent", "compensateEventDefinition"), ("./*", "linkEventDefinition")):
+            for definition in bpmn_xpath(container, f"{path}/bpmn:{tag}"):
                 ctx.add("unsupported_element", _UNSUPPORTED_HINTS[tag], definition, name)
 
 

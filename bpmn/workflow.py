@@ -9,6 +9,7 @@ depth bound (the tree is finite; a runaway loop is caught by the step's own roun
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -44,11 +45,13 @@ class PatchbayWorkflow(BpmnWorkflow):
     """The top-level workflow of an instance.
 
     `pending_errors` holds script tasks that called `raise_bpmn_error` in the current engine round
-    (transient: every step drains it before the snapshot is taken).
+    (transient: every step drains it before the snapshot is taken). `timer_now` is the clock of a
+    `fire_due_timers` step (transient; None means the wall clock), see `bpmn.semantics.timers`.
     """
 
     def __init__(self, spec: Any, subprocess_specs: Any = None, **kwargs: Any) -> None:
         self.pending_errors: list[Any] = []
+        self.timer_now: datetime | None = None
         super().__init__(spec, subprocess_specs, **kwargs)
 
     def catch(self, event: Any) -> None:

@@ -146,7 +146,7 @@ def _signal_group(child: Child, signum: int) -> None:
 
 
 # Same default as PATCHBAY_SYSTEM_QUEUES in apps/settings.py: one queue per external system.
-DEFAULT_SYSTEM_QUEUES = "core,http"
+DEFAULT_SYSTEM_QUEUES = "core,http,crm,credit,billing,network,notify,payment,files,regulator"
 
 
 def worker_queues() -> str:

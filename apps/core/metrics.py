@@ -17,10 +17,26 @@ import threading
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest, multiprocess
 from prometheus_client.registry import Collector
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+
+# Observed by the step pipeline around every step (lock to commit), by command kind.
+STEP_SECONDS = Histogram(
+    "patchbay_step_duration_seconds",
+    "Time one step of the pipeline took (lock, engine, effects, commit), by command.",
+    ["command"],
+    registry=REGISTRY,
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+# Observed by the timer sweep for each instance it fires: how late the timer fired (fire - due time).
+TIMER_LATENESS_SECONDS = Histogram(
+    "patchbay_timer_lateness_seconds",
+    "How long after its due time a timer of an instance fired.",
+    registry=REGISTRY,
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600),
+)
 
 _lock = threading.Lock()
 _collectors: list[Collector] = []

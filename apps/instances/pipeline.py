@@ -17,6 +17,7 @@ run it again. `bpmn.CommandRejected` becomes a 409 and changes nothing.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,8 @@ from django.utils import timezone
 
 import bpmn
 from apps.core.errors import ApiError, Conflict
+from apps.core.logging import bind_log_context, log_context
+from apps.core.metrics import STEP_SECONDS
 from apps.instances.commands import (
     CancelCommand,
     Command,
@@ -90,19 +93,24 @@ def instance_step(
     unchanged instance, which now has an open incident.
     """
     now = now or timezone.now()
-    try:
-        return _run_step(instance_id, command, actor, incident_id, now)
-    except OperationalError as exc:
-        # SQLite waits for its write lock at BEGIN, before `lock_instance_bounded` could translate it.
-        raise_if_busy(exc)
-        raise
-    except (ApiError, DatabaseError):
-        # Answers to the caller, and infrastructure trouble (the caller retries): no incident.
-        raise
-    except bpmn.CommandRejected as exc:
-        raise Conflict(str(exc), code=exc.code) from exc
-    except Exception as exc:
-        return _record_failure(instance_id, command, actor, exc, incident_id=incident_id, now=now)
+    started = time.perf_counter()
+    # Every log line of the step (engine, effect handlers ...) carries the instance id and business key.
+    with log_context(instance_id=str(instance_id)):
+        try:
+            return _run_step(instance_id, command, actor, incident_id, now)
+        except OperationalError as exc:
+            # SQLite waits for its write lock at BEGIN, before `lock_instance_bounded` could translate it.
+            raise_if_busy(exc)
+            raise
+        except (ApiError, DatabaseError):
+            # Answers to the caller, and infrastructure trouble (the caller retries): no incident.
+            raise
+        except bpmn.CommandRejected as exc:
+            raise Conflict(str(exc), code=exc.code) from exc
+        except Exception as exc:
+            return _record_failure(instance_id, command, actor, exc, incident_id=incident_id, now=now)
+        finally:
+            STEP_SECONDS.labels(command=command.kind).observe(time.perf_counter() - started)
 
 
 def _run_step(
@@ -111,6 +119,7 @@ def _run_step(
     """Steps 1-6 in one transaction; any exception rolls all of it back."""
     with transaction.atomic():
         instance = lock_instance_bounded(instance_id)
+        bind_log_context(business_key=instance.business_key)
         _check_applies(instance, command, incident_id)
         change = _apply(instance, command, now)
         if incident_id is not None:

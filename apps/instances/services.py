@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.errors import ApiError, Conflict, NotFound
+from apps.core.metrics import TIMER_LATENESS_SECONDS
 from apps.definitions.models import ProcessDefinition
 from apps.definitions.selectors import definition_get_latest, definition_get_version
 from apps.instances.commands import (
@@ -198,8 +199,11 @@ def timers_fire_due(*, now: datetime | None = None, limit: int = 500) -> int:
 
 def _fire_one(instance_id: uuid.UUID, now: datetime) -> bool:
     with transaction.atomic():
-        if lock_instance_skip_locked(instance_id, condition=_due_condition(now)) is None:
+        locked = lock_instance_skip_locked(instance_id, condition=_due_condition(now))
+        if locked is None:
             return False  # another step holds it, or it is no longer due
+        if locked.next_timer_at is not None:
+            TIMER_LATENESS_SECONDS.observe(max((timezone.now() - locked.next_timer_at).total_seconds(), 0.0))
         # Nested in this transaction, the step re-takes the lock we hold at once.
         instance_step(instance_id=instance_id, command=FireTimersCommand(), actor=SYSTEM_ACTOR, now=now)
         return True

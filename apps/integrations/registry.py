@@ -36,8 +36,11 @@ class Operation:
 
     @property
     def timeout(self) -> float:
-        """Seconds the connector gets before the call counts as timed out."""
-        return self.spec.timeout
+        """Seconds the connector gets before the call counts as timed out (`PATCHBAY_OPERATION_TIMEOUTS`
+        overrides it by operation or system name)."""
+        overrides: dict[str, float] = settings.PATCHBAY_OPERATION_TIMEOUTS
+        seconds = overrides.get(self.name, overrides.get(self.system))
+        return float(seconds) if seconds is not None else self.spec.timeout
 
     @property
     def retry(self) -> RetryPolicy:

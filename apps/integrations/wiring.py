@@ -1,6 +1,6 @@
 """What the integrations plug into the rest of Patchbay when the app loads (`IntegrationsConfig.ready`).
 
-* the built-in connectors (`core`, `http`) into the registry, and the registry into
+* the built-in connectors (`core`, `http`) and the system connectors into the registry, and the registry into
   `apps.core.operations` as the source of the operation names upload validation accepts;
 * the outbox effect handler into the step pipeline;
 * the `retry_service_call` hook into the incident retry;
@@ -21,17 +21,28 @@ from apps.instances.effects import register_effect_handler
 from apps.instances.retry_hooks import register_retry_hook
 from apps.integrations import metrics, registry
 from apps.integrations.applying import RETRY_KIND
+from apps.integrations.billing.connector import BillingConnector
 from apps.integrations.core.connector import CoreConnector
+from apps.integrations.credit.connector import CreditConnector
+from apps.integrations.crm.connector import CrmConnector
+from apps.integrations.files.connector import FilesConnector
 from apps.integrations.http.connector import HttpConnector
+from apps.integrations.network.connector import NetworkConnector
+from apps.integrations.notify.connector import NotifyConnector
 from apps.integrations.outbox import outbox_effects
+from apps.integrations.payment.connector import PaymentConnector
+from apps.integrations.regulator.connector import RegulatorConnector
 from apps.integrations.retry import call_retry_from_incident
 
 BUILTIN_CONNECTORS = (CoreConnector, HttpConnector)
+# The telecom systems of the shipped processes (docs/operations.md "Sandbox and systems").
+SYSTEM_CONNECTORS = (CrmConnector, CreditConnector, BillingConnector, NetworkConnector, NotifyConnector,
+                     PaymentConnector, FilesConnector, RegulatorConnector)
 
 
 def connect() -> None:
     """Register everything once (idempotent: tests may load the app config again)."""
-    for connector_class in BUILTIN_CONNECTORS:
+    for connector_class in (*BUILTIN_CONNECTORS, *SYSTEM_CONNECTORS):
         registry.register_connector(connector_class())
     register_operation_provider(registry.operation_names)
     register_effect_handler(outbox_effects)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bpmn.conformance.adapter import TOKEN_SECONDS
+from bpmn.semantics.rewrite import stands_for
 from bpmn.types import StepResult
 
 _SCRIPT_TOKEN = re.compile(r"SCRIPT_task\d+")
@@ -29,7 +30,8 @@ def completed_runs(snapshot: str, looped: set[str]) -> list[tuple[float, str, st
             name = str(task["task_spec"])
             if task["state"] != _COMPLETED or (name in looped):
                 continue
-            runs.append((float(task["last_state_change"]), task_id, name.removesuffix(_CHILD)))
+            element = name.removesuffix(_CHILD)
+            runs.append((float(task["last_state_change"]), task_id, stands_for(element) or element))
     return sorted(runs)
 
 

@@ -11,13 +11,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from bpmn.constraints import attributes, collaboration, data, events, flows, gateways, loops, references
+from bpmn.constraints import (
+    attributes,
+    collaboration,
+    compensation,
+    data,
+    events,
+    flows,
+    gateways,
+    loop_settings,
+    loops,
+    references,
+)
 from bpmn.constraints.model import Model, is_executable
 from bpmn.constraints.registry import RULES, Rule, run_rules
 from bpmn.types import Problem
 
 # Importing the rule modules registers their rules; listed so that linters see them used.
-FAMILIES = (attributes, collaboration, data, events, flows, gateways, loops, references)
+FAMILIES = (attributes, collaboration, compensation, data, events, flows, gateways, loop_settings, loops, references)
 CODE_PREFIX = "bpmn_rule_"
 MAX_FINDINGS_PER_RULE = 20  # per document: past this, more of the same mistake helps nobody
 

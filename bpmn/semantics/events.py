@@ -36,6 +36,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition as 
 from SpiffWorkflow.util.task import TaskState
 
 from bpmn.expressions.functions import ThrownBpmnError
+from bpmn.semantics.compensation import read_compensation
 
 PENDING_ERROR_KEY = "patchbay_pending_error"
 _START_XPATHS = [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, CONDITIONAL_EVENT_XPATH,
@@ -56,10 +57,11 @@ class PatchbayStartEventParser(SpiffStartEventParser):
 
 
 class PatchbayEndEventParser(SpiffEndEventParser):
-    """Also reads signal end events."""
+    """Also reads signal and compensation end events."""
 
     def create_task(self) -> Any:
         task = self._create_task(self.get_event_definition(_END_XPATHS))
+        read_compensation(self, task)
         task.connect(self.spec.end)
         return task
 

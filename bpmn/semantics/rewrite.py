@@ -13,9 +13,13 @@ from typing import Any
 
 from lxml import etree
 
+from bpmn.semantics.compensation import detach_boundaries
+from bpmn.semantics.gateways import COUNTING_ATTRIBUTE
+
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NSMAP = {"bpmn": BPMN_NS}
 SYNTHETIC = "__pb_"
+STAND_IN = f"{SYNTHETIC}global"  # suffix of an added element that runs an analyst's element (a global task)
 ACTIVITIES = frozenset({"task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
                         "businessRuleTask", "callActivity", "subProcess", "transaction", "adHocSubProcess"})
 _EVENTS = ("startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent")
@@ -29,13 +33,22 @@ def is_synthetic(element_id: str | None) -> bool:
     return element_id is not None and SYNTHETIC in element_id
 
 
+def stands_for(element_id: str | None) -> str | None:
+    """The analyst's element an added element runs for (a global task's body), else None."""
+    if element_id is not None and element_id.endswith(STAND_IN):
+        return element_id.removesuffix(STAND_IN)
+    return None
+
+
 def rewrite_semantics(tree: Any) -> None:
     """Apply every rewrite to one BPMN document, in dependency order."""
+    detach_boundaries(tree)
     inline_event_definition_refs(tree)
     connect_links(tree)
     globalize_tasks(tree)
     open_ad_hoc_subprocesses(tree)
     split_after_activities(tree)
+    join_start_quantities(tree)
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -133,7 +146,9 @@ def globalize_tasks(tree: Any) -> None:
     """Turn each definitions-level global task into a one-task process that call activities call.
 
     SpiffWorkflow 3.2.0 only calls processes. A global task keeps its id as the id of the process,
-    so `calledElement` references resolve unchanged; the task inside runs with the caller's data.
+    so `calledElement` references resolve unchanged; the task inside runs with the caller's data and
+    stands in for the global task: `stands_for` maps its id back, so the audit names the element the
+    analyst wrote (the schema forbids reusing the id itself).
     """
     root = tree.getroot() if hasattr(tree, "getroot") else tree
     for element in list(root):
@@ -142,7 +157,7 @@ def globalize_tasks(tree: Any) -> None:
             continue
         global_id = element.get("id")
         process = _new("process", id=global_id, name=element.get("name"), isExecutable="true")
-        task = _new(kind, id=f"{global_id}{SYNTHETIC}task", name=element.get("name"))
+        task = _new(kind, id=f"{global_id}{STAND_IN}", name=element.get("name"))
         for child in element:
             if _local(child) in ("documentation", "extensionElements", "script"):
                 task.append(copy.deepcopy(child))
@@ -222,6 +237,9 @@ def _split_after(activity: Any, flows: list[Any]) -> None:
                    default=default if conditional else None)
     activity.addnext(gateway)
     gateway.addnext(_flow(f"{split_id}_in", activity_id, split_id))
+    if conditional and default and any(not _xpath(f, "./bpmn:conditionExpression") and f.get("id") != default
+                                       for f in flows):
+        _guard_default(gateway, flows, default)
     for flow in flows:
         flow.set("sourceRef", split_id)
         if conditional and flow.get("id") != default and not _xpath(flow, "./bpmn:conditionExpression"):
@@ -234,6 +252,25 @@ def _split_after(activity: Any, flows: list[Any]) -> None:
             _repeat_flow(flow, copy_number)
 
 
+def _guard_default(gateway: Any, flows: list[Any], default: str) -> None:
+    """The default flow of an activity that also has unconditioned flows: taken when no condition holds.
+
+    BPMN 13.2.1 (p. 427): unconditioned flows out of an activity always get a token and do not count
+    against the default, which is taken when none of the *conditional* flows is. An inclusive
+    gateway's default would never be taken beside the always-true flows, so the default flow gets
+    the negated disjunction of the other conditions instead.
+    """
+    conditions = [" ".join((c.text or "").split()) for f in flows if f.get("id") != default
+                  for c in _xpath(f, "./bpmn:conditionExpression")]
+    flow = next((f for f in flows if f.get("id") == default), None)
+    if flow is None or not conditions:
+        return  # a default naming no flow of the activity: validation reports it
+    condition = _new("conditionExpression")
+    condition.text = "not (" + " or ".join(f"({text})" for text in conditions) + ")"
+    flow.append(condition)
+    del gateway.attrib["default"]
+
+
 def _repeat_flow(flow: Any, number: int) -> None:
     """One more token on `flow`'s target, through a pass-through event (a distinct path for SpiffWorkflow)."""
     hop = f"{flow.get('id')}{SYNTHETIC}copy{number}"
@@ -242,6 +279,33 @@ def _repeat_flow(flow: Any, number: int) -> None:
     flow.addnext(_flow(f"{hop}_out", hop, flow.get("targetRef")))
     flow.addnext(incoming)
     flow.addnext(_new("intermediateThrowEvent", id=hop))
+
+
+# --- startQuantity ------------------------------------------------------------------------------
+
+
+def join_start_quantities(tree: Any) -> None:
+    """Put a counting join in front of every activity with `startQuantity` n > 1.
+
+    SpiffWorkflow 3.2.0 ignores `startQuantity` and starts the activity once per token. BPMN starts
+    it once per n tokens: the join (`bpmn.semantics.gateways`, a counting complex gateway) takes
+    over the activity's incoming flows and passes a token on for every n that arrived.
+    """
+    for container in list(_containers(tree)):
+        flows = _xpath(container, "./bpmn:sequenceFlow")
+        for activity in list(container):
+            quantity = _int(activity.get("startQuantity"), 1)
+            if _local(activity) not in ACTIVITIES or quantity <= 1:
+                continue
+            activity_id = activity.get("id")
+            join_id = f"{activity_id}{SYNTHETIC}start"
+            join = _new("complexGateway", id=join_id)
+            join.set(COUNTING_ATTRIBUTE, str(quantity))
+            for flow in flows:
+                if flow.get("targetRef") == activity_id:
+                    flow.set("targetRef", join_id)
+            activity.addprevious(join)
+            join.addnext(_flow(f"{join_id}_out", join_id, activity_id))
 
 
 def _int(text: str | None, default: int) -> int:

@@ -155,14 +155,10 @@ def test_all_schema_errors_are_collected():
 
 
 @pytest.mark.parametrize(("element", "element_id"), [
-    ('<bpmn:complexGateway id="odd" />', "odd"),
     ('<bpmn:adHocSubProcess id="adhoc"><bpmn:task id="inside" />'
      "<bpmn:completionCondition>done</bpmn:completionCondition></bpmn:adHocSubProcess>", "adhoc"),
     ('<bpmn:intermediateThrowEvent id="go_to"><bpmn:linkEventDefinition name="x" />'
      "</bpmn:intermediateThrowEvent>", "go_to"),
-    ('<bpmn:intermediateThrowEvent id="undo"><bpmn:compensateEventDefinition />'
-     "</bpmn:intermediateThrowEvent>", "undo"),
-    ('<bpmn:task id="handler" isForCompensation="true" />', "handler"),
     ('<bpmn:dataStoreReference id="store" />', "store"),
 ])
 def test_unsupported_elements_are_located(element, element_id):
@@ -172,13 +168,22 @@ def test_unsupported_elements_are_located(element, element_id):
     assert found == [("unsupported_element", element_id, 8)]
 
 
-def test_compensation_boundary_event_is_unsupported():
+def test_compensation_boundary_event_needs_a_handler():
     body = f"""{START}
 <bpmn:task id="book" />
 <bpmn:boundaryEvent id="on_undo" attachedToRef="book"><bpmn:compensateEventDefinition /></bpmn:boundaryEvent>
 {END}
 {flows("start", "book", "end")}"""
-    assert codes(validate(source(body))) == [("unsupported_element", "on_undo")]
+    assert codes(validate(source(body))) == [("bpmn_rule_comp001", "on_undo")]
+
+
+def test_compensation_event_subprocess_is_unsupported():
+    body = f"""{START}
+<bpmn:subProcess id="undo_all" triggeredByEvent="true"><bpmn:startEvent id="on_undo">
+<bpmn:compensateEventDefinition /></bpmn:startEvent></bpmn:subProcess>
+{END}
+{flows("start", "end")}"""
+    assert ("unsupported_element", "on_undo") in codes(validate(source(body)))
 
 
 def test_no_start_event():

@@ -10,6 +10,9 @@ Failure policy (docs/operations.md "External systems"):
 
 The call's idempotency key goes out as the `Idempotency-Key` header, so a remote system that honours
 it drops the duplicates at-least-once delivery may cause.
+
+Only allowed hosts are called (`allowlist.py`, `PATCHBAY_HTTP_ALLOWED_HOSTS`): another host is a
+permanent failure, so an uploaded model cannot reach internal services.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any, ClassVar
 import httpx
 
 from apps.integrations.contract import CallContext, Connector, ConnectorError, OperationSpec, RetryPolicy
+from apps.integrations.http.allowlist import url_check
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 RETRYABLE_4XX = frozenset({408, 429})
@@ -53,6 +57,7 @@ class HttpConnector(Connector):
 
     def call(self, operation: str, parameters: dict[str, Any], context: CallContext) -> Any:
         """Send the request and classify the answer (see the module docstring)."""
+        url_check(parameters["url"])
         timeout = min(float(parameters.get("timeout") or context.timeout), context.timeout)
         headers = {**parameters.get("headers", {}), "Idempotency-Key": context.idempotency_key}
         try:

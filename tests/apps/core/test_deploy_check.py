@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_check_deploy_is_clean_with_production_environment(tmp_path):
-    dropped = {"DEBUG", "PATCHBAY_DEMO", "DJANGO_SETTINGS_MODULE"}
+    # DJANGO_ALLOW_ASYNC_UNSAFE: set by the browser tests for their own process; production never has it.
+    dropped = {"DEBUG", "PATCHBAY_DEMO", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update({
         "DEBUG": "false",

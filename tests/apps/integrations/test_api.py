@@ -60,8 +60,8 @@ def test_ops_pause_and_resume_a_system(clients: dict[str, APIClient]) -> None:
 
 
 def test_an_unknown_system_is_404(clients: dict[str, APIClient]) -> None:
-    assert clients["ops"].post(f"{SYSTEMS}billing/pause/").status_code == 404
-    assert clients["agent"].get(f"{SYSTEMS}billing/").json()["error"]["code"] == "not_found"
+    assert clients["ops"].post(f"{SYSTEMS}ledger/pause/").status_code == 404
+    assert clients["agent"].get(f"{SYSTEMS}ledger/").json()["error"]["code"] == "not_found"
 
 
 def test_ops_list_service_calls_filtered_by_instance_and_status(start: Start, clients: dict[str, APIClient]) -> None:

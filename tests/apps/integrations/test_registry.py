@@ -96,8 +96,8 @@ def test_core_echo_returns_its_parameters_and_core_fail_fails_as_asked() -> None
 def test_uploading_a_model_with_an_unknown_operation_is_a_400_naming_it(
     clients: dict[str, APIClient],
 ) -> None:
-    content = samples.one_call("billing_flow", "billing.create_account", {"name": "'x'"})
-    upload = SimpleUploadedFile("billing.bpmn", content, content_type="application/xml")
+    content = samples.one_call("ledger_flow", "ledger.create_account", {"name": "'x'"})
+    upload = SimpleUploadedFile("ledger.bpmn", content, content_type="application/xml")
 
     response = clients["analyst"].post("/api/v1/definitions/", {"file": upload}, format="multipart")
 
@@ -106,4 +106,4 @@ def test_uploading_a_model_with_an_unknown_operation_is_a_400_naming_it(
     assert {"code": "unknown_operation", "element_id": "call"}.items() <= next(
         p for p in problems if p["code"] == "unknown_operation"
     ).items()
-    assert "billing.create_account" in problems[0]["message"]
+    assert "ledger.create_account" in problems[0]["message"]

@@ -1,0 +1,1 @@
+"""The credit bureau: `credit.get_score` over REST."""

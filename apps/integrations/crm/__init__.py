@@ -1,0 +1,1 @@
+"""The CRM system: `crm.upsert_customer` over REST."""

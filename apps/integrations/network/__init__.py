@@ -1,0 +1,1 @@
+"""Network provisioning: `network.request_provisioning`, `cancel_provisioning`, `activate_service` over REST."""

@@ -1,0 +1,1 @@
+"""Notifications: `notify.send` (e-mail or SMS) over REST."""

@@ -1,0 +1,1 @@
+"""The payment gateway: `payment.charge` and `payment.refund` over REST."""

@@ -1,0 +1,1 @@
+"""The regulator: `regulator.submit_report` over SOAP (zeep)."""

@@ -1,0 +1,1 @@
+"""Views of the simulated systems, one module per system."""
