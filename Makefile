@@ -2,6 +2,7 @@
 #   make run    - set up and start web + worker + beat in the foreground (demo mode, http://127.0.0.1:8000/)
 #   make test   - set up, then ruff, mypy, import-linter and pytest; stops at the first failing stage
 #   make assets - vendor the UI's front-end libraries (bpmn-js, htmx, Chart.js) from npm into apps/ui/static/ui/vendor/
+#   make bench  - the benchmark (PostgreSQL + Redis, its own database patchbay_bench; docs/performance.md)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -20,7 +21,7 @@ DEV_STAMP := $(VENV)/.patchbay-dev.stamp
 TYPECHECK_ENV := SECRET_KEY=typecheck-only-not-a-secret
 
 .PHONY: help dirs run prepare test lint typecheck importlint pytest fmt venv install install-dev clean-venv \
-	conformance conformance-docs assets clean-assets screenshots
+	conformance conformance-docs assets clean-assets screenshots bench
 
 # Front-end libraries come from the npm registry (package-lock.json) and are copied into the static
 # files; the pages never load anything from a CDN. The stamp skips all of it while nothing changed.
@@ -33,6 +34,7 @@ help:
 	@echo "make assets     vendor bpmn-js, htmx and Chart.js from npm into $(VENDOR)/"
 	@echo "make screenshots  re-take docs/screenshots/*.png with the browser tests"
 	@echo "make lint | typecheck | importlint | pytest | fmt"
+	@echo "make bench      benchmark B1-B6 on PostgreSQL + Redis (BENCH_ARGS='--short', '--workloads B1,B3 --profile')"
 	@echo "make conformance       run betsy + MIWG through the engine, print per-test results and totals"
 	@echo "make conformance-docs  also rewrite tests/conformance/summary.json and docs/bpmn-support.md"
 
@@ -119,6 +121,11 @@ pytest: $(DEV_STAMP) assets
 fmt: $(DEV_STAMP)
 	$(VENV)/bin/ruff check --fix --select I $(FMT_PATHS)
 	$(VENV)/bin/ruff format $(FMT_PATHS)
+
+# --- benchmark (docs/performance.md): its own database and Redis database number, real workers ----
+BENCH_ARGS ?=
+bench: $(DEV_STAMP)
+	SECRET_KEY="$${SECRET_KEY:-bench-only-not-a-secret}" $(MANAGE) bench $(BENCH_ARGS)
 
 # --- conformance (corpus: ../shared/conformance or $$PATCHBAY_CONFORMANCE_DIR) ----------------------
 conformance: $(DEV_STAMP)

@@ -51,8 +51,9 @@ class Engine:
               trigger: StartTrigger | None = None, now: datetime | None = None) -> StepResult:
         """Create an instance of the model's executable process and run it until it waits.
 
-        With a `trigger`, the named timer or message start event fires at once (the caller decided
-        it is due, or routed the message here); the message's variables become process variables.
+        With a `trigger`, the named timer, message or signal start event fires at once (the caller
+        decided it is due, or routed the message or broadcast the signal here); the message's or
+        signal's variables become process variables.
         """
         def step(compiled: CompiledModel) -> StepResult:
             workflow = PatchbayWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=self.script_engine)

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -24,7 +25,7 @@ from SpiffWorkflow.util.task import TaskState
 from bpmn.errors import ExpressionError
 from bpmn.semantics.rewrite import SYNTHETIC, stands_for
 from bpmn.specs import SERVICE_CALL_KEY, ParkedServiceTask
-from bpmn.types import MessageSubscription, ServiceCallRequest, WorkItemRequest
+from bpmn.types import MessageSubscription, ServiceCallRequest, SignalSubscription, WorkItemRequest
 
 _OPEN_STATES = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
@@ -187,6 +188,33 @@ def message_subscriptions(workflow: Any) -> list[MessageSubscription]:
         name=definition.name,
         correlation=_expected_correlation(workflow, task, definition),
     ) for task, definition in waiting_messages(workflow)]
+
+
+def signal_subscriptions(workflow: Any) -> list[SignalSubscription]:
+    """Every signal the instance can catch now, one entry per catching element (no duplicates).
+
+    Waiting catch and boundary events (also members of event-based gateways), and the signal start
+    events of the event sub-processes of the process and of every running sub-process: those wait
+    as long as their scope runs, although SpiffWorkflow only creates their tasks when they fire.
+    """
+    found: dict[tuple[str, str], SignalSubscription] = {}
+    for task in workflow.event_manager.tasks.values():
+        if task.state != TaskState.WAITING:
+            continue
+        for definition in event_definitions(task):
+            if isinstance(definition, SignalEventDefinition):
+                element = activity_id(task) or task.task_spec.name
+                found.setdefault((element, definition.name), SignalSubscription(element, definition.name))
+    scopes = [workflow, *(sp for sp in workflow.subprocesses.values() if not sp.completed)]
+    for scope in scopes:
+        for name in getattr(scope.spec.start, "trigger_specs", ()):
+            spec = workflow.subprocess_specs.get(name)
+            for start in getattr(spec, "bpmn_start_events", ()):
+                definition = start.event_definition
+                if isinstance(definition, SignalEventDefinition):
+                    element = start.bpmn_id or start.name
+                    found.setdefault((element, definition.name), SignalSubscription(element, definition.name))
+    return list(found.values())
 
 
 def _expected_correlation(workflow: Any, task: Any, definition: Any) -> dict[str, Any]:

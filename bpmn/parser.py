@@ -31,6 +31,7 @@ from bpmn.semantics.compensation import (
     CompensationThrowEventParser,
     connect_handlers,
 )
+from bpmn.semantics.data import DataAssociationParserMixin
 from bpmn.semantics.events import (
     ErrorThrowingScriptTask,
     InterruptingBoundaryEvent,
@@ -40,6 +41,7 @@ from bpmn.semantics.events import (
 )
 from bpmn.semantics.gateways import ComplexGateway, ComplexGatewayParser
 from bpmn.semantics.multi_instance import connect_loop_children, with_multi_instance
+from bpmn.semantics.rewrite import GLOBAL_TASK_ATTRIBUTE
 from bpmn.semantics.timers import use_catch_up_cycles
 from bpmn.specs import ParkedServiceTask
 from bpmn.timers import to_spiff_expression
@@ -87,11 +89,13 @@ _ACTIVITY_TAGS = ("task", "userTask", "manualTask", "scriptTask", "serviceTask",
 
 
 def _with_patchbay_loops(classes: dict[str, Any]) -> dict[str, Any]:
-    """Every activity parser reads multi-instance behavior (`bpmn.semantics.multi_instance`)."""
+    """Every activity parser reads multi-instance behavior (`bpmn.semantics.multi_instance`) and data
+    associations (`bpmn.semantics.data`)."""
     out = dict(classes)
     for tag in map(full_tag, _ACTIVITY_TAGS):
         parser_class, spec_class = out.get(tag) or SpiffBpmnParser.PARSER_CLASSES[tag]
-        out[tag] = (with_multi_instance(parser_class), spec_class)
+        with_data = type(f"Data{parser_class.__name__}", (DataAssociationParserMixin, parser_class), {})
+        out[tag] = (with_multi_instance(with_data), spec_class)
     return out
 
 
@@ -189,7 +193,9 @@ def called_elements(docs: Documents) -> set[str]:
 
 def choose_process(docs: Documents) -> tuple[tuple[str, Any] | None, list[Problem]]:
     """The executable process to run: the one no call activity references (warning when ambiguous)."""
-    executable = [(name, p) for name, p in iter_processes(docs) if is_executable(p)]
+    # A process made from a global task (`bpmn.semantics.rewrite.globalize_tasks`) only runs when called.
+    executable = [(name, p) for name, p in iter_processes(docs)
+                  if is_executable(p) and p.get(GLOBAL_TASK_ATTRIBUTE) != "true"]
     if not executable:
         return None, [Problem("no_executable_process", "the model has no executable process "
                               "(set isExecutable=\"true\" on the process to run)")]

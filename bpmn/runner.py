@@ -20,7 +20,6 @@ from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition,
     EscalationEventDefinition,
-    SignalEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
@@ -100,11 +99,14 @@ def catch_message(task: Any, definition: Any, variables: dict[str, Any], correla
     """
     event = BpmnEvent(definition, payload={**correlation, **variables}, correlations={})
     task.task_spec.catch(task, event)
+    task.task_spec._update(task)
     if getattr(definition, "message_var", None) is None:
         # SpiffWorkflow drops the payload when no message variable is named; Camunda's behaviour,
-        # which analysts expect, is that message variables become process variables.
+        # which analysts expect, is that message variables become process variables. They are
+        # applied after `_update`: it re-merges the parent's data into the task (parent values win),
+        # so a value the waiting task inherited (e.g. on a loop back to the catch event) hid the
+        # delivered one.
         task.data.update(variables)
-    task.task_spec._update(task)
 
 
 def catch_signal(workflow: Any, name: str, variables: dict[str, Any]) -> list[Any]:
@@ -187,9 +189,14 @@ def outcome(workflow: Any, log: StepLog) -> StepResult:
 
 
 def _harvest_events(workflow: Any, log: StepLog) -> tuple[list[ThrownMessage], list[ThrownSignal]]:
-    """Events nothing in the instance caught: messages and signals to route, errors as incidents."""
+    """Messages nothing in the instance caught (to route), every signal it threw (to broadcast), errors.
+
+    Signals are broadcast (BPMN 10.5.1): one that a catch event of this instance caught still goes
+    to every other instance and definition waiting for it; the caller must not deliver it back here.
+    """
     thrown: list[ThrownMessage] = []
-    signals: list[ThrownSignal] = []
+    signals = [ThrownSignal(e.event_definition.name, harvest.json_safe(e.payload)) for e in workflow.thrown_signals]
+    workflow.thrown_signals = []
     for event in workflow.get_events():
         definition = event.event_definition
         if isinstance(definition, MessageEventDefinition):
@@ -202,8 +209,6 @@ def _harvest_events(workflow: Any, log: StepLog) -> tuple[list[ThrownMessage], l
                                                 activity_id=_error_source(workflow, log)))
         elif isinstance(definition, EscalationEventDefinition):
             log.event("escalation.uncaught", data={"code": definition.code or definition.name})
-        elif isinstance(definition, SignalEventDefinition):
-            signals.append(ThrownSignal(definition.name, harvest.json_safe(event.payload)))
     return thrown, signals
 
 
@@ -234,6 +239,7 @@ def result(workflow: Any, log: StepLog, *, status: InstanceStatus,
         service_calls=harvest.service_calls_requested(workflow, log.before) if waiting else [],
         messages_thrown=thrown or [],
         subscriptions=harvest.message_subscriptions(workflow) if waiting else [],
+        signal_subscriptions=harvest.signal_subscriptions(workflow) if waiting else [],
         next_timer_at=harvest.next_timer_at(workflow) if waiting else None,
         incidents=list(log.incidents),
         audit=audit,

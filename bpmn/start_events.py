@@ -1,15 +1,18 @@
 """Start events of a compiled model, and triggering one of them when an instance starts.
 
 A process whose start event is a timer or a message does not start by itself: the definition's
-scheduler (timer start events, e.g. a monthly report) or the message router (message start events)
-creates the instance and tells the engine which start event fired.
+scheduler (timer start events, e.g. a monthly report), the message router (message start events) or
+the signal broadcaster (signal start events) creates the instance and tells the engine which start
+event fired.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.specs.control import StartEventSplit
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -52,6 +55,8 @@ def _info(activity_id: str, definition: Any) -> StartEventInfo:
         return StartEventInfo(activity_id, "none")
     if isinstance(definition, MessageEventDefinition):
         return StartEventInfo(activity_id, "message", message_name=definition.name)
+    if isinstance(definition, SignalEventDefinition):
+        return StartEventInfo(activity_id, "signal", signal_name=definition.name)
     for cls, kind in _TIMER_KINDS:
         if isinstance(definition, cls):
             return StartEventInfo(activity_id, "timer", timer_kind=kind,  # type: ignore[arg-type]
@@ -110,9 +115,18 @@ def _arm(task: Any) -> None:
 
 
 def settle(workflow: Any, trigger: StartTrigger | None, variables: dict[str, Any]) -> Any | None:
-    """After the first run: deliver a start message, and withdraw timer start events left waiting."""
+    """After the first run: deliver a start message or signal, and withdraw timer start events left waiting."""
     fired = None
-    if trigger is not None and trigger.kind == "message":
+    if trigger is not None and trigger.kind == "signal":
+        fired = next((t for t in start_tasks(workflow) if t.state == TaskState.WAITING
+                      and _is_signal_start(t, trigger)), None)
+        if fired is None:
+            raise CommandRejected("no_such_start_event",
+                                  f"the process has no signal start event for {trigger.signal_name!r}")
+        fired.task_spec.catch(fired, BpmnEvent(fired.task_spec.event_definition, payload=dict(variables)))
+        fired.task_spec._update(fired)
+        fired.data.update(variables)  # after `_update`, which re-merges the parent's data
+    elif trigger is not None and trigger.kind == "message":
         fired = next((t for t in start_tasks(workflow) if t.state == TaskState.WAITING
                       and _is_message_start(t, trigger)), None)
         if fired is None:
@@ -128,3 +142,8 @@ def settle(workflow: Any, trigger: StartTrigger | None, variables: dict[str, Any
 def _is_message_start(task: Any, trigger: StartTrigger) -> bool:
     definition = task.task_spec.event_definition
     return isinstance(definition, MessageEventDefinition) and definition.name == trigger.message_name
+
+
+def _is_signal_start(task: Any, trigger: StartTrigger) -> bool:
+    definition = task.task_spec.event_definition
+    return isinstance(definition, SignalEventDefinition) and definition.name == trigger.signal_name

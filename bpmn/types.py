@@ -81,24 +81,27 @@ class ValidationReport:
 class StartEventInfo:
     """A start event of a model's executable process, as a scheduler or message router needs it.
 
-    `kind` is `none`, `timer`, `message` or `other`; `timer_kind` is `duration`, `date` or `cycle`
-    and `timer_text` the timer as written in the model; `message_name` names a message start event.
+    `kind` is `none`, `timer`, `message`, `signal` or `other`; `timer_kind` is `duration`, `date` or
+    `cycle` and `timer_text` the timer as written in the model; `message_name` names a message start
+    event, `signal_name` a signal start event.
     """
 
     activity_id: str
-    kind: Literal["none", "timer", "message", "other"]
+    kind: Literal["none", "timer", "message", "signal", "other"]
     timer_kind: Literal["duration", "date", "cycle"] | None = None
     timer_text: str | None = None
     message_name: str | None = None
+    signal_name: str | None = None
 
 
 @dataclass(frozen=True)
 class StartTrigger:
-    """Why an instance starts: a timer start event fired, or a message start event caught a message."""
+    """Why an instance starts: a timer start event fired, or a message or signal start event caught one."""
 
-    kind: Literal["timer", "message"]
+    kind: Literal["timer", "message", "signal"]
     activity_id: str | None = None
     message_name: str | None = None
+    signal_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,11 @@ class ThrownMessage:
 
 @dataclass(frozen=True)
 class ThrownSignal:
-    """A signal the instance threw that nothing in it caught: the caller may broadcast it to others."""
+    """A signal the instance threw: the caller broadcasts it to every *other* waiting instance.
+
+    Catchers in the throwing instance already got it during the step (whether or not they did, it
+    is reported: signals are broadcast, BPMN 10.5.1).
+    """
 
     name: str
     payload: Any = None
@@ -153,6 +160,15 @@ class MessageSubscription:
     activity_id: str
     name: str
     correlation: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SignalSubscription:
+    """Something in a waiting instance that catches signal `name` now: a catch or boundary event, a
+    receive-like event of an event-based gateway, or the start event of an event sub-process."""
+
+    activity_id: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -192,3 +208,4 @@ class StepResult:
     incidents: list[IncidentReport]
     audit: list[AuditEvent]
     signals_thrown: list[ThrownSignal] = field(default_factory=list)
+    signal_subscriptions: list[SignalSubscription] = field(default_factory=list)

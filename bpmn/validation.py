@@ -39,6 +39,7 @@ from bpmn.parser import (
     shorten_tags,
     spiff_problem,
 )
+from bpmn.semantics.rewrite import GLOBAL_TASK_ATTRIBUTE
 from bpmn.sla import sla_problems
 from bpmn.timers import TimerKind, check_timer_text
 from bpmn.types import ModelSource, Problem, ValidationReport
@@ -58,6 +59,10 @@ _UNSUPPORTED_HINTS = {
                                  "to the sub-process with a compensation boundary event",
     "linkEventDefinition": "this link event has no matching link catch (or throw) event of the same name "
                            "in the same process",
+    "assignment": "data association assignments are not run (Patchbay copies the association's source "
+                  "to its target); compute the value in a script task instead",
+    "transformation": "data association transformations are not run (Patchbay copies the association's "
+                      "source to its target); compute the value in a script task instead",
     "choreographyTask": "choreographies are not executable",
     "subChoreography": "choreographies are not executable",
     "callChoreography": "choreographies are not executable",
@@ -66,6 +71,7 @@ _UNSUPPORTED_HINTS = {
 # (or, for ad-hoc sub-processes and data stores, that Patchbay does not offer yet).
 _UNSUPPORTED_CHILDREN = frozenset({"adHocSubProcess", "dataStoreReference",
                                    "choreographyTask", "subChoreography", "callChoreography"})
+_ASSOCIATIONS = "(./*/bpmn:dataInputAssociation|./*/bpmn:dataOutputAssociation)"
 _TIMER_KINDS: dict[str, TimerKind] = {"timeDuration": "duration", "timeDate": "date", "timeCycle": "cycle"}
 # (xpath, kind): texts that SpiffWorkflow hands to the script engine. `name` texts are variable names.
 _TEXT_SITES = (
@@ -154,7 +160,8 @@ def _name_processes(docs: Documents, problems: list[Problem]) -> list[Problem]:
         return problems
     located = [Problem("no_executable_process", f"the process '{p.get('id')}' is not executable "
                        "(isExecutable=\"false\"): it documents a pool and cannot be deployed",
-                       element_id=p.get("id"), line=p.sourceline, file=name) for name, p in iter_processes(docs)]
+                       element_id=p.get("id"), line=p.sourceline, file=name) for name, p in iter_processes(docs)
+               if p.get(GLOBAL_TASK_ATTRIBUTE) != "true"]
     return [p for p in problems if p.code != "no_executable_process"] + (located or problems)
 
 
@@ -264,7 +271,8 @@ def _check_elements(ctx: _Context) -> None:
             if tag in _UNSUPPORTED_CHILDREN:
                 ctx.add("unsupported_element", f"bpmn:{tag} is not supported: {_UNSUPPORTED_HINTS[tag]}",
                         child, name, element_id=child.get("id"))
-        for path, tag in (("./bpmn:startEvent", "compensateEventDefinition"), ("./*", "linkEventDefinition")):
+        for path, tag in (("./bpmn:startEvent", "compensateEventDefinition"), ("./*", "linkEventDefinition"),
+                          (_ASSOCIATIONS, "assignment"), (_ASSOCIATIONS, "transformation")):
             for definition in bpmn_xpath(container, f"{path}/bpmn:{tag}"):
                 ctx.add("unsupported_element", _UNSUPPORTED_HINTS[tag], definition, name)
 

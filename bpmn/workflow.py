@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from bpmn.semantics import event_subprocesses, events
+from bpmn.semantics import conditions, event_subprocesses, events
 
 UNBOUNDED_DEPTH = sys.maxsize
 
@@ -45,17 +46,25 @@ class PatchbayWorkflow(BpmnWorkflow):
     """The top-level workflow of an instance.
 
     `pending_errors` holds script tasks that called `raise_bpmn_error` in the current engine round
-    (transient: every step drains it before the snapshot is taken). `timer_now` is the clock of a
+    (transient: every step drains it before the snapshot is taken); `thrown_signals` the signal
+    events thrown during the step (transient, harvested into `StepResult.signals_thrown`). `timer_now` is the clock of a
     `fire_due_timers` step (transient; None means the wall clock), see `bpmn.semantics.timers`.
     """
 
     def __init__(self, spec: Any, subprocess_specs: Any = None, **kwargs: Any) -> None:
         self.pending_errors: list[Any] = []
+        self.thrown_signals: list[Any] = []
         self.timer_now: datetime | None = None
         super().__init__(spec, subprocess_specs, **kwargs)
 
     def catch(self, event: Any) -> None:
-        """Deliver an event; one nothing caught may still start an event sub-process of a sub-process."""
+        """Deliver an event; one nothing caught may still start an event sub-process of a sub-process.
+
+        Every signal thrown inside the instance is also kept in `thrown_signals`: signals are
+        broadcast, so other instances get it whether or not something here caught it.
+        """
+        if isinstance(event.event_definition, SignalEventDefinition):
+            self.thrown_signals.append(event)
         origin = event.target
         before = len(self.bpmn_events)
         super().catch(event)
@@ -64,8 +73,14 @@ class PatchbayWorkflow(BpmnWorkflow):
             self.bpmn_events.pop()
 
     def _do_engine_steps(self, will_complete_task: Any = None, did_complete_task: Any = None) -> bool:
+        conditions.refresh_conditions(self)  # a scope entered last round meets its conditions first
         ran = bool(super()._do_engine_steps(will_complete_task, did_complete_task))
         return events.throw_pending_errors(self) or ran
+
+    def refresh_timers(self) -> None:
+        """Update due timers and, at rest, conditional events (`bpmn.semantics.conditions`)."""
+        super().refresh_timers()
+        conditions.refresh_conditions(self)
 
     def get_tasks_iterator(self, first_task: Any = None, **kwargs: Any) -> Any:
         kwargs.setdefault("max_depth", UNBOUNDED_DEPTH)

@@ -1,8 +1,8 @@
-"""Runtime endpoints under /api/v1/ (API.md "Instances", "Incidents" and "Messages")."""
+"""Runtime endpoints under /api/v1/ (API.md "Instances", "Incidents", "Messages" and "Signals")."""
 
 from django.urls import path
 
-from apps.instances import api, api_messages
+from apps.instances import api, api_messages, api_signals
 
 _ONE = "instances/<uuid:instance_id>/"
 
@@ -16,4 +16,5 @@ urlpatterns = [
     path("incidents/", api.IncidentListView.as_view(), name="incident-list"),
     path("incidents/<int:incident_id>/retry/", api.IncidentRetryView.as_view(), name="incident-retry"),
     path("messages/", api_messages.MessageCorrelateView.as_view(), name="message-correlate"),
+    path("signals/", api_signals.SignalBroadcastView.as_view(), name="signal-broadcast"),
 ]

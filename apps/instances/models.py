@@ -298,3 +298,88 @@ class StartEventScan(models.Model):
 
     def __str__(self) -> str:
         return f"start events of {self.definition_id} scanned {self.scanned_at.isoformat()}"
+
+
+class SignalSubscription(models.Model):
+    """Index row: an instance can catch signal `name` now (catch/boundary event, event sub-process start).
+
+    Rewritten after every step of an instance whose model has signals (`apps.instances.signals`), in
+    the step's transaction; a broadcast finds its recipients through the `name` index.
+    """
+
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="signal_subscriptions")
+    name = models.CharField(max_length=255, db_index=True)
+    activity_id = models.CharField(max_length=255)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("created_at", "id")
+        constraints = (
+            models.UniqueConstraint(fields=("instance", "name", "activity_id"), name="signal_subscription_unique"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.name} -> {self.instance_id}"
+
+
+class OutboundSignal(models.Model):
+    """Outbox row of a signal an instance threw, or one posted to `POST /signals/`.
+
+    Routed once (the row is locked and marked in the routing transaction) by a Celery task on queue
+    `engine` after commit; `instance_ids` lists the instances it reached or started.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    source_instance = models.ForeignKey(
+        ProcessInstance, null=True, on_delete=models.SET_NULL, related_name="thrown_signals"
+    )
+    name = models.CharField(max_length=255)
+    variables = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=16, choices=OutboundMessageStatus.choices, default=OutboundMessageStatus.PENDING
+    )
+    instance_ids = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField()
+    routed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("created_at",)
+        indexes = (
+            models.Index(fields=("created_at",), name="outbound_signal_pending", condition=Q(status="pending")),
+        )
+
+    def __str__(self) -> str:
+        return f"signal {self.name} from {self.source_instance_id} ({self.status})"
+
+
+class SignalStartEvent(models.Model):
+    """Index row: a definition starts an instance when signal `signal_name` is broadcast.
+
+    Every version is indexed once (`signal_starts` in `SignalStartScan`); routing starts only the
+    latest version of each process key, as message start events do.
+    """
+
+    definition = models.ForeignKey(ProcessDefinition, on_delete=models.CASCADE, related_name="+")
+    process_key = models.CharField(max_length=255)
+    activity_id = models.CharField(max_length=255)
+    signal_name = models.CharField(max_length=255, db_index=True)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=("definition", "activity_id"), name="signal_start_unique"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.process_key} starts on signal {self.signal_name}"
+
+
+class SignalStartScan(models.Model):
+    """Marks a definition whose signal start events are indexed (`SignalStartEvent`)."""
+
+    definition = models.OneToOneField(
+        ProcessDefinition, primary_key=True, on_delete=models.CASCADE, related_name="signal_start_scan"
+    )
+    scanned_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"signal starts of definition {self.definition_id} scanned at {self.scanned_at}"

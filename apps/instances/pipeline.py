@@ -16,6 +16,7 @@ run it again. `bpmn.CommandRejected` becomes a 409 and changes nothing.
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 import uuid
@@ -43,6 +44,7 @@ from apps.instances.effects import run_effect_handlers
 from apps.instances.locking import lock_instance_bounded, raise_if_busy
 from apps.instances.models import FINISHED_STATUSES, Incident, InstanceStatus, ProcessInstance
 from apps.instances.runtime import get_engine, model_source_for
+from apps.instances.signals import step_signals_record
 from apps.instances.subscriptions import step_messages_record
 from apps.instances.trail import (
     EventDraft,
@@ -79,6 +81,7 @@ def instance_step(
     actor: str,
     incident_id: int | None = None,
     now: datetime | None = None,
+    locked: ProcessInstance | None = None,
 ) -> ProcessInstance:
     """Apply one command to one instance as a single step and return the instance as saved.
 
@@ -91,13 +94,17 @@ def instance_step(
     (`instance_busy`), suspended (`instance_suspended`), finished (`instance_finished`), or when the
     engine rejects the command (its own code). A failing step does not raise: it returns the
     unchanged instance, which now has an open incident.
+
+    `locked` is the instance as a caller that already holds its row lock in the current transaction
+    loaded it (`lock_instance_bounded`, with nothing changed since but what it saved): the step works
+    on a copy of it instead of locking and reading the row again (two queries, and the snapshot).
     """
     now = now or timezone.now()
     started = time.perf_counter()
     # Every log line of the step (engine, effect handlers ...) carries the instance id and business key.
     with log_context(instance_id=str(instance_id)):
         try:
-            return _run_step(instance_id, command, actor, incident_id, now)
+            return _run_step(instance_id, command, actor, incident_id, now, locked=locked)
         except OperationalError as exc:
             # SQLite waits for its write lock at BEGIN, before `lock_instance_bounded` could translate it.
             raise_if_busy(exc)
@@ -114,11 +121,13 @@ def instance_step(
 
 
 def _run_step(
-    instance_id: uuid.UUID | str, command: Command, actor: str, incident_id: int | None, now: datetime
+    instance_id: uuid.UUID | str, command: Command, actor: str, incident_id: int | None, now: datetime,
+    *, locked: ProcessInstance | None = None,
 ) -> ProcessInstance:
     """Steps 1-6 in one transaction; any exception rolls all of it back."""
     with transaction.atomic():
-        instance = lock_instance_bounded(instance_id)
+        # A copy: a failed step must not leave the caller's object changed (the savepoint rolls back).
+        instance = copy.copy(locked) if locked is not None else lock_instance_bounded(instance_id)
         bind_log_context(business_key=instance.business_key)
         _check_applies(instance, command, incident_id)
         change = _apply(instance, command, now)
@@ -128,9 +137,17 @@ def _run_step(
         instance.save(update_fields=[*change.update_fields, "event_seq"])
         if change.result is not None:
             # After the save, so handlers see the row as the step leaves it.
-            step_messages_record(instance=instance, result=change.result, now=now)
+            if not _messages_untouched(command, change.result):
+                step_messages_record(instance=instance, result=change.result, now=now)
+            step_signals_record(instance=instance, result=change.result, now=now)  # no query without signals
             run_effect_handlers(instance, change.result)
         return instance
+
+
+def _messages_untouched(command: Command, result: bpmn.StepResult) -> bool:
+    """A start step that neither subscribes nor throws: the new instance has no subscription rows to
+    diff against, so recording its messages would be a query that finds nothing and writes nothing."""
+    return isinstance(command, StartCommand) and not result.subscriptions and not result.messages_thrown
 
 
 def _check_applies(instance: ProcessInstance, command: Command, incident_id: int | None) -> None:

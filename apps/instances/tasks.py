@@ -14,6 +14,7 @@ from apps.instances.commands import Command, command_from_json
 from apps.instances.messaging import outbound_message_route, outbound_messages_route_pending
 from apps.instances.pipeline import SYSTEM_ACTOR, instance_step
 from apps.instances.services import timers_fire_due
+from apps.instances.signals import outbound_signals_route_pending
 from apps.instances.start_timers import start_timers_fire_due
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def fire_due_timers() -> int:
     firing rows); one part failing does not stop the others.
     """
     done = 0
-    for sweep in (timers_fire_due, start_timers_fire_due, _route_pending_messages):
+    for sweep in (timers_fire_due, start_timers_fire_due, _route_pending_messages, _route_pending_signals):
         try:
             done += sweep()
         except Exception:
@@ -48,6 +49,11 @@ def fire_due_timers() -> int:
 
 def _route_pending_messages() -> int:
     return outbound_messages_route_pending(older_than=PENDING_MESSAGE_GRACE)
+
+
+def _route_pending_signals() -> int:
+    # Signals thrown while the broker was down are routed from their outbox rows, like messages.
+    return outbound_signals_route_pending(older_than=PENDING_MESSAGE_GRACE)
 
 
 @shared_task(

@@ -25,7 +25,8 @@ def idempotency_key(*, instance_id: object, call_id: str) -> str:
 def outbox_effects(instance: ProcessInstance, result: StepResult) -> None:
     """Write one pending `OutboundCall` per requested call and send them after commit."""
     now = timezone.now()
-    _cancel_moot_calls(instance, result)
+    if not _is_start(result):
+        _cancel_moot_calls(instance, result)
     if not result.service_calls:
         return
     rows = OutboundCall.objects.bulk_create(
@@ -44,6 +45,11 @@ def outbox_effects(instance: ProcessInstance, result: StepResult) -> None:
         for call in result.service_calls
     )
     send_calls_on_commit([(row.pk, row.system) for row in rows])
+
+
+def _is_start(result: StepResult) -> bool:
+    """The step that started the instance: no earlier step wrote an outbox row that could be moot."""
+    return any(event.type == "instance.started" for event in result.audit)
 
 
 def _cancel_moot_calls(instance: ProcessInstance, result: StepResult) -> None:

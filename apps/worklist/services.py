@@ -143,7 +143,9 @@ def work_item_complete(*, user: Any, work_item_id: ItemId, variables: dict[str, 
         if item.status == WorkItemStatus.OPEN:
             _claim(instance, item, user, now, implicit=True)
         command = CompleteWorkItemCommand(work_item_id=str(item.pk), variables=dict(variables))
-        instance_step(instance_id=instance.pk, command=command, actor=user.get_username(), now=now)
+        # We hold the instance lock and `instance` is the row as it stands: the step need not re-read it.
+        instance_step(instance_id=instance.pk, command=command, actor=user.get_username(), now=now,
+                      locked=instance)
         item.refresh_from_db()
     if item.status != WorkItemStatus.COMPLETED:
         raise ApiError(

@@ -2,7 +2,9 @@
 
 A case deploys the adapted model, starts `ParallelProcess` first when the case says so, then the
 process named like the file, routes thrown messages between the instances as Patchbay's message
-router does (name + correlation, waiting subscriptions first, then message start events), fires
+router does (name + correlation, waiting subscriptions first, then message start events) and
+broadcasts thrown signals as its signal router does (every other waiting instance, and every
+deployment with a matching signal start event), fires
 timers on a virtual clock up to the case's delay, and compares the logged tokens with the expected
 trace as a multiset. Nothing here knows any test by name.
 """
@@ -20,7 +22,7 @@ from bpmn.conformance import adapter
 from bpmn.conformance.clock import Trace
 from bpmn.engine import Engine
 from bpmn.errors import BpmnError
-from bpmn.types import ModelSource, StartTrigger, StepResult, ThrownMessage
+from bpmn.types import ModelSource, StartTrigger, StepResult, ThrownMessage, ThrownSignal
 from bpmn.validation import validate
 
 PARALLEL_PROCESS = "ParallelProcess"
@@ -76,6 +78,7 @@ class _Run:
     instances: list[_Instance] = field(default_factory=list)
     steps: int = 0
     outbox: list[ThrownMessage] = field(default_factory=list)
+    broadcasts: list[tuple[ThrownSignal, _Instance]] = field(default_factory=list)  # (signal, thrower)
 
 
 def run_test(engine: Engine, root: Path, test: dict[str, Any]) -> TestResult:
@@ -174,6 +177,7 @@ def _step(run: _Run, call: Any, instance: _Instance | None, source: ModelSource)
         instance = _Instance(source, result.snapshot)
         run.instances.append(instance)
     instance.snapshot = result.snapshot
+    run.broadcasts.extend((signal, instance) for signal in result.signals_thrown)
     if result.status == "failed":
         uncaught = any(i.kind == "uncaught_error" for i in result.incidents)
         run.trace.mark("ERROR_thrownErrorEvent" if uncaught else "ERROR_runtime")
@@ -190,6 +194,30 @@ def _start(run: _Run, source: ModelSource, variables: dict[str, Any],
 
 
 def _route(run: _Run) -> None:
+    """Deliver every thrown message and signal until nothing more is thrown."""
+    while run.outbox or run.broadcasts:
+        _route_messages(run)
+        _route_signals(run)
+
+
+def _route_signals(run: _Run) -> None:
+    """Broadcast each thrown signal, as Patchbay's signal router does: to every other live instance
+    waiting for it, then to a new instance of every deployment with a matching signal start event."""
+    while run.broadcasts:
+        signal, thrower = run.broadcasts.pop(0)
+        variables = signal.payload if isinstance(signal.payload, dict) else {}
+        for instance in list(run.instances):
+            if instance is thrower or instance not in run.instances:
+                continue
+            state = run.engine.inspect(instance.source, instance.snapshot)
+            if any(s.name == signal.name for s in state.signal_subscriptions):
+                _step(run, lambda i=instance, s=signal, v=variables: run.engine.deliver_signal(
+                    i.source, i.snapshot, name=s.name, variables=v), instance, instance.source)
+        for source, activity in _starts(run, "signal", signal.name):
+            _start(run, source, variables, StartTrigger("signal", activity_id=activity, signal_name=signal.name))
+
+
+def _route_messages(run: _Run) -> None:
     """Deliver every thrown message: to a waiting subscription, else to a message start event."""
     while run.outbox:
         message = run.outbox.pop(0)
@@ -199,7 +227,7 @@ def _route(run: _Run) -> None:
             _step(run, lambda t=target, m=message, p=payload: run.engine.deliver_message(
                 t.source, t.snapshot, name=m.name, correlation=m.correlation, variables=p), target, target.source)
             continue
-        start = _message_start(run, message.name)
+        start = next(iter(_starts(run, "message", message.name)), None)
         if start is not None:
             source, activity = start
             trigger = StartTrigger("message", activity_id=activity, message_name=message.name)
@@ -217,14 +245,17 @@ def _subscriber(run: _Run, message: ThrownMessage) -> _Instance | None:
     return None
 
 
-def _message_start(run: _Run, name: str) -> tuple[ModelSource, str] | None:
+def _starts(run: _Run, kind: str, name: str) -> list[tuple[ModelSource, str]]:
+    """(deployment, start event) of every deployment with a `kind` start event for `name`, one each."""
+    found = []
     for source in run.deployments.values():
         if not validate(source).ok:
             continue
         for event in run.engine.start_events(source):
-            if event.kind == "message" and event.message_name == name:
-                return source, event.activity_id
-    return None
+            if event.kind == kind and name in (event.message_name, event.signal_name):
+                found.append((source, event.activity_id))
+                break
+    return found
 
 
 def _drive_timers(run: _Run, delay: timedelta) -> None:

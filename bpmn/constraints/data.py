@@ -128,3 +128,29 @@ def io_bindings(model: Model) -> Iterator[Finding]:
             if not _same_item(model, data.get("itemSubjectRef"), message.get("itemRef")):
                 yield at(binding, f"{data_attribute} '{data.get('id')}' does not have the item definition of "
                                   f"the {message_tag[:-3]} message '{message.get('id')}' of {operation.get('id')}")
+
+
+def _io(element: Any, kind: str) -> list[Any] | None:
+    """The data inputs (`kind`="dataInput") or outputs of an element's ioSpecification; None without one."""
+    specs = children(element, "ioSpecification")
+    return children(specs[0], kind) if specs else None
+
+
+@rule("EXT.063", "a call activity's data inputs and outputs match those of the process or global task it calls")
+def call_io(model: Model) -> Iterator[Finding]:
+    for call in model.all("callActivity"):
+        called = model.ref(call.get("calledElement"))
+        if called is None or not explicitly_executable(call):
+            continue
+        for kind, word in (("dataInput", "inputs"), ("dataOutput", "outputs")):
+            mine, theirs = _io(call, kind), _io(called, kind)
+            if mine is None or theirs is None:
+                continue
+            if len(mine) != len(theirs):
+                yield at(call, f"the call activity {call.get('id')} has {len(mine)} data {word} but "
+                               f"{called.get('id')} it calls has {len(theirs)}")
+                continue
+            for own, other in zip(mine, theirs, strict=True):
+                if not _same_item(model, own.get("itemSubjectRef"), other.get("itemSubjectRef")):
+                    yield at(own, f"data {word[:-1]} {own.get('id')} of the call activity {call.get('id')} has "
+                                  f"another item definition than {other.get('id')} of {called.get('id')}")

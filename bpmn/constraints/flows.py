@@ -84,6 +84,15 @@ def start_and_end(model: Model) -> Iterator[Finding]:
             yield at(event, f"the end event {event.get('id')} has an outgoing sequence flow")
 
 
+@rule("EXT.105", "a process or sub-process level with a start event has an end event")
+def start_needs_end(model: Model) -> Iterator[Finding]:
+    for container in model.all("process", "subProcess", "transaction"):
+        if children(container, "startEvent") and not children(container, "endEvent"):
+            kind = "process" if tag(container) == "process" else "sub-process"
+            yield at(container, f"the {kind} {container.get('id')} has a start event but no end event "
+                                "(with a start event, every path must end in an end event)")
+
+
 @rule("EXT.112", "a boundary event has no incoming sequence flow, and (unless compensation) an outgoing one")
 def boundary_flows(model: Model) -> Iterator[Finding]:
     for event in model.all("boundaryEvent"):

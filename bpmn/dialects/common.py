@@ -9,6 +9,7 @@ from typing import Any
 from lxml import etree
 
 from bpmn.dialects.expressions import UnsupportedExpression, feel_to_expression, is_feel, is_juel, juel_to_expression
+from bpmn.expressions import check_expression
 from bpmn.types import Problem
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -61,12 +62,20 @@ def translate_text(text: str, element: Any, findings: Findings,
     """Translate a JUEL/FEEL text (None, with a problem recorded, if it is outside the subset)."""
     try:
         if translate is not None:
-            return translate(text)
-        if is_juel(text):
-            return juel_to_expression(text)
-        if is_feel(text):
-            return feel_to_expression(text)
-        return text
+            translated = translate(text)
+        elif is_juel(text):
+            translated = juel_to_expression(text)
+        elif is_feel(text):
+            translated = feel_to_expression(text)
+        else:
+            return text
+        # A FEEL name may hold spaces (`Current Vacation Status`): the token-wise translation then yields
+        # no valid expression. Say so here, at the element, rather than as a syntax error later.
+        problems = check_expression(translated) if is_feel(text) else []
+        if problems:
+            raise UnsupportedExpression(f"FEEL {text.strip()[:60]!r} does not translate (FEEL names with "
+                                        f"spaces are not supported): {problems[0][0]}")
+        return translated
     except UnsupportedExpression as exc:
         findings.unsupported(element, f"{exc} (translate it into Patchbay's expression language)")
         return None

@@ -7,7 +7,8 @@
 - Interrupting events stop what they interrupt at once: SpiffWorkflow cancelled the activity of an
   interrupting boundary event only at its next join check, after the sub-process had run on (an
   error end event in one branch let the other branches finish); and an interrupting event
-  sub-process never cancelled the rest of its parent. Both now cancel when the event is caught.
+  sub-process never cancelled the rest of its parent. Both now cancel when the event is caught (a
+  conditional one: when its condition fires it, see `bpmn.semantics.conditions`).
 - Scripts throw BPMN errors: `raise_bpmn_error(code)` parks the script task and the workflow
   throws the error after the engine round, exactly as `Engine.fail_service_task` does.
 """
@@ -37,6 +38,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from bpmn.expressions.functions import ThrownBpmnError
 from bpmn.semantics.compensation import read_compensation
+from bpmn.semantics.conditions import is_conditional
 
 PENDING_ERROR_KEY = "patchbay_pending_error"
 _START_XPATHS = [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, CONDITIONAL_EVENT_XPATH,
@@ -73,6 +75,16 @@ class InterruptingStartEvent(StartEvent):
 
     def catch(self, my_task: Any, event: Any) -> None:
         super().catch(my_task, event)
+        self._interrupt(my_task)
+
+    def _update_hook(self, my_task: Any) -> Any:
+        # A conditional start event fires by its condition, never through `catch`.
+        fired = super()._update_hook(my_task)
+        if fired and is_conditional(self.event_definition):
+            self._interrupt(my_task)
+        return fired
+
+    def _interrupt(self, my_task: Any) -> None:
         parent_id = my_task.workflow.parent_task_id
         if not self.interrupting or parent_id is None:
             return
@@ -93,6 +105,16 @@ class InterruptingBoundaryEvent(BoundaryEvent):
 
     def catch(self, my_task: Any, event: Any) -> None:
         super().catch(my_task, event)
+        self._interrupt(my_task)
+
+    def _update_hook(self, my_task: Any) -> Any:
+        # A conditional boundary event fires by its condition, never through `catch`.
+        fired = super()._update_hook(my_task)
+        if fired and is_conditional(self.event_definition):
+            self._interrupt(my_task)
+        return fired
+
+    def _interrupt(self, my_task: Any) -> None:
         if not self.cancel_activity or my_task.parent is None:
             return
         for sibling in my_task.parent.children:

@@ -14,16 +14,23 @@ from typing import Any
 from lxml import etree
 
 from bpmn.semantics.compensation import detach_boundaries
-from bpmn.semantics.gateways import COUNTING_ATTRIBUTE
+from bpmn.semantics.gateways import COUNTING_ATTRIBUTE, PB_NS
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NSMAP = {"bpmn": BPMN_NS}
 SYNTHETIC = "__pb_"
-STAND_IN = f"{SYNTHETIC}global"  # suffix of an added element that runs an analyst's element (a global task)
+GLOBAL_TASK_ATTRIBUTE = f"{{{PB_NS}}}globalTask"  # on a process made from a global task
+STAND_IN = f"{SYNTHETIC}for"  # suffix of an element id that stands for an analyst's element (see `stands_for`)
+# Task spec names SpiffWorkflow 3.2.0 gives its own tasks in every process (plus `<process>.EndJoin`).
+_RESERVED_NAMES = frozenset({"Start", "End", "Root"})
+_NODE_REF_ATTRIBUTES = ("sourceRef", "targetRef", "attachedToRef", "activityRef")
+_NODE_REF_TEXTS = frozenset({"incoming", "outgoing", "flowNodeRef"})
 ACTIVITIES = frozenset({"task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
                         "businessRuleTask", "callActivity", "subProcess", "transaction", "adHocSubProcess"})
 _EVENTS = ("startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent")
 _CONTAINERS = ("process", "subProcess", "transaction", "adHocSubProcess")
+_FLOW_NODES = ACTIVITIES | set(_EVENTS) | {"exclusiveGateway", "inclusiveGateway", "parallelGateway",
+                                           "complexGateway", "eventBasedGateway"}
 _GLOBAL_TASKS = {"globalTask": "task", "globalScriptTask": "scriptTask", "globalUserTask": "userTask",
                  "globalManualTask": "manualTask", "globalBusinessRuleTask": "businessRuleTask"}
 
@@ -34,7 +41,7 @@ def is_synthetic(element_id: str | None) -> bool:
 
 
 def stands_for(element_id: str | None) -> str | None:
-    """The analyst's element an added element runs for (a global task's body), else None."""
+    """The analyst's element a renamed or added element runs for (a global task's body), else None."""
     if element_id is not None and element_id.endswith(STAND_IN):
         return element_id.removesuffix(STAND_IN)
     return None
@@ -42,11 +49,14 @@ def stands_for(element_id: str | None) -> str | None:
 
 def rewrite_semantics(tree: Any) -> None:
     """Apply every rewrite to one BPMN document, in dependency order."""
+    rename_reserved_ids(tree)
+    instantiate_receive_tasks(tree)
     detach_boundaries(tree)
     inline_event_definition_refs(tree)
     connect_links(tree)
     globalize_tasks(tree)
     open_ad_hoc_subprocesses(tree)
+    end_implicitly(tree)
     split_after_activities(tree)
     join_start_quantities(tree)
 
@@ -83,6 +93,63 @@ def _containers(tree: Any) -> Iterator[Any]:
 def _strip_prefix(ref: str) -> str:
     """`tns:Error_1` -> `Error_1` (references may be written as QNames)."""
     return ref.rsplit(":", 1)[-1].strip()
+
+
+# --- ids SpiffWorkflow reserves -----------------------------------------------------------------
+
+
+def rename_reserved_ids(tree: Any) -> None:
+    """Rename flow nodes whose id is a task spec name SpiffWorkflow uses itself (`Start`, `End`, ...).
+
+    SpiffWorkflow 3.2.0 names task specs by element id, and its own start task is `Start`: a start
+    event with id `Start` replaced it, and the process parsed to nothing ("No output task
+    connected"). The node gets id `<id>__pb_for` (`stands_for` maps it back for the audit), and
+    every reference to it follows.
+    """
+    root = tree.getroot() if hasattr(tree, "getroot") else tree
+    processes = {p.get("id") for p in root if _local(p) in _CONTAINERS}
+    renamed: dict[str, str] = {}
+    for element in root.iter():
+        element_id = element.get("id") if isinstance(element.tag, str) else None
+        if element_id and _local(element) in _FLOW_NODES and (
+                element_id in _RESERVED_NAMES or any(element_id == f"{p}.EndJoin" for p in processes)):
+            renamed[element_id] = f"{element_id}{STAND_IN}"
+            element.set("id", renamed[element_id])
+    if not renamed:
+        return
+    for element in root.iter():
+        for attribute in _NODE_REF_ATTRIBUTES:
+            if element.get(attribute) in renamed:
+                element.set(attribute, renamed[element.get(attribute)])
+        if _local(element) in _NODE_REF_TEXTS and (element.text or "").strip() in renamed:
+            element.text = renamed[(element.text or "").strip()]
+
+
+# --- instantiating receive tasks ----------------------------------------------------------------
+
+
+def instantiate_receive_tasks(tree: Any) -> None:
+    """Run a receive task that instantiates its process as a message start event with the same id.
+
+    BPMN lets a receive task with `instantiate="true"` and no incoming flow start its process when
+    its message arrives (the message is both the start and what the task receives). SpiffWorkflow
+    3.2.0 ignores `instantiate` and finds no start event. Only a process (or sub-process level) with
+    no start event of its own is changed; the element keeps its id, so the audit names it.
+    """
+    for container in list(_containers(tree)):
+        if _xpath(container, "./bpmn:startEvent"):
+            continue
+        targets = {f.get("targetRef") for f in _xpath(container, "./bpmn:sequenceFlow")}
+        for task in _xpath(container, "./bpmn:receiveTask[@instantiate='true']"):
+            if task.get("id") in targets or not task.get("messageRef"):
+                continue
+            start = _new("startEvent", id=task.get("id"), name=task.get("name"))
+            start.extend(copy.deepcopy(c) for c in task if _local(c) in ("documentation", "extensionElements",
+                                                                           "outgoing"))
+            start.append(_new("messageEventDefinition", id=f"{task.get('id')}{SYNTHETIC}message",
+                              messageRef=task.get("messageRef")))
+            task.addprevious(start)
+            container.remove(task)
 
 
 # --- eventDefinitionRef -------------------------------------------------------------------------
@@ -157,6 +224,7 @@ def globalize_tasks(tree: Any) -> None:
             continue
         global_id = element.get("id")
         process = _new("process", id=global_id, name=element.get("name"), isExecutable="true")
+        process.set(GLOBAL_TASK_ATTRIBUTE, "true")  # a callee only: never the process a model runs
         task = _new(kind, id=f"{global_id}{STAND_IN}", name=element.get("name"))
         for child in element:
             if _local(child) in ("documentation", "extensionElements", "script"):
@@ -202,6 +270,30 @@ def open_ad_hoc_subprocesses(tree: Any) -> None:
         added += [_flow(f"{end}_{a.get('id')}", a.get("id"), end) for a in activities if a.get("id") not in sources]
         for element in added:
             entries[0].addprevious(element)
+
+
+# --- implicit ends ------------------------------------------------------------------------------
+
+
+def end_implicitly(tree: Any) -> None:
+    """Give every activity and intermediate event without an outgoing flow an end event.
+
+    BPMN (13.3.5): a flow node without outgoing sequence flow ends its path (an implicit end).
+    SpiffWorkflow 3.2.0 only completes a process through its end events: the token stopped there
+    and the instance stalled. Compensation handlers (reached by an association) and event
+    sub-processes (started by their event) are left alone.
+    """
+    for container in list(_containers(tree)):
+        sources = {f.get("sourceRef") for f in _xpath(container, "./bpmn:sequenceFlow")}
+        for node in list(container):
+            kind = _local(node)
+            if (kind not in ACTIVITIES and kind not in ("intermediateCatchEvent", "intermediateThrowEvent")) \
+                    or node.get("id") in sources or node.get("isForCompensation") == "true" \
+                    or node.get("triggeredByEvent") == "true":
+                continue
+            end = f"{node.get('id')}{SYNTHETIC}end"
+            node.addnext(_flow(f"{end}_flow", node.get("id"), end))
+            node.addnext(_new("endEvent", id=end))
 
 
 # --- implicit splits out of activities ----------------------------------------------------------

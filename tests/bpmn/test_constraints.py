@@ -142,3 +142,38 @@ def test_extension_elements_may_repeat_their_id_attributes_across_tasks() -> Non
     report = validate(model(body + chain("start", "a", "b", "end")), operations={"core.echo"})
 
     assert report.ok, [p.as_dict() for p in report.problems]
+
+
+def test_ext105_a_level_with_a_start_event_needs_an_end_event():
+    assert_rule('<bpmn:startEvent id="start"/><bpmn:task id="t"/>' + flow("f", "start", "t"),
+                "bpmn_rule_ext105", "test_process")
+    assert_valid(START_END + flow("f", "start", "end"))
+
+
+GLOBAL = ('<bpmn:itemDefinition id="text" structureRef="String"/>\n'
+          '<bpmn:globalTask id="gt"><bpmn:ioSpecification><bpmn:dataInput id="gt_in" itemSubjectRef="text"/>'
+          '<bpmn:inputSet><bpmn:dataInputRefs>gt_in</bpmn:dataInputRefs></bpmn:inputSet><bpmn:outputSet/>'
+          '</bpmn:ioSpecification></bpmn:globalTask>\n')
+
+
+def _call(inputs: int) -> str:
+    data = "".join(f'<bpmn:dataInput id="in{i}" itemSubjectRef="text"/>' for i in range(inputs))
+    refs = "".join(f"<bpmn:dataInputRefs>in{i}</bpmn:dataInputRefs>" for i in range(inputs))
+    return (START_END + f'<bpmn:callActivity id="call" calledElement="gt"><bpmn:ioSpecification>{data}'
+            f"<bpmn:inputSet>{refs}</bpmn:inputSet><bpmn:outputSet/></bpmn:ioSpecification></bpmn:callActivity>"
+            + flow("f1", "start", "call") + flow("f2", "call", "end"))
+
+
+def test_ext063_a_call_activity_has_the_data_inputs_of_what_it_calls():
+    assert_rule(_call(2), "bpmn_rule_ext063", "call", extra=GLOBAL)
+    assert not rule_problems(model(_call(1), extra=GLOBAL), "bpmn_rule_ext063")
+
+
+def test_data_association_assignments_are_reported_as_not_run():
+    body = (START_END + '<bpmn:task id="t"><bpmn:ioSpecification><bpmn:dataInput id="t_in"/><bpmn:inputSet>'
+            "<bpmn:dataInputRefs>t_in</bpmn:dataInputRefs></bpmn:inputSet><bpmn:outputSet/></bpmn:ioSpecification>"
+            '<bpmn:dataInputAssociation><bpmn:targetRef>t_in</bpmn:targetRef><bpmn:assignment>'
+            '<bpmn:from>"x"</bpmn:from><bpmn:to>t_in</bpmn:to></bpmn:assignment></bpmn:dataInputAssociation></bpmn:task>'
+            + flow("f1", "start", "t") + flow("f2", "t", "end"))
+    report = validate(model(body))
+    assert [(p.code, p.element_id) for p in report.errors][:1] == [("unsupported_element", "t")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bpmn import Engine, validate
+from bpmn import Engine, StartTrigger, validate
 from tests.bpmn.xml import chain, flow, model, script
 
 START = '<bpmn:startEvent id="start"/>'
@@ -49,7 +49,9 @@ SPLIT = model(f"""{START}{script("first", "x = x")}
     + flow("f_fallback", "first", "fallback"))
 
 
-@pytest.mark.parametrize(("x", "taken"), [(20, {"big", "always"}), (1, {"always"})])
+# BPMN 8.3.13 / 13.2.1 (betsy SequenceFlow_ConditionalDefault_Normal): the default flow is taken when
+# no *conditional* flow is; an unconditioned flow always gets a token and does not count against it.
+@pytest.mark.parametrize(("x", "taken"), [(20, {"big", "always"}), (1, {"always", "fallback"})])
 def test_conditional_and_unconditioned_flows_out_of_a_task(engine: Engine, x: int, taken: set[str]) -> None:
     result = engine.start(SPLIT, variables={"x": x})
     assert result.status == "completed"
@@ -119,3 +121,43 @@ def test_event_definition_ref_is_resolved(engine: Engine) -> None:
     result = engine.start(source)
     assert result.status == "completed"
     assert result.variables.get("handled") is True
+
+
+def test_a_start_event_with_id_start_no_longer_empties_the_process(engine: Engine) -> None:
+    # SpiffWorkflow names its own start task `Start`; an element with that id replaced it and the
+    # process parsed to nothing ("No output task connected").
+    source = model(f"""<bpmn:startEvent id="Start"/>{script("work", "done = True")}<bpmn:endEvent id="End"/>
+{chain("Start", "work", "End")}""")
+    result = engine.start(source)
+    assert result.status == "completed" and result.variables["done"] is True
+    assert result.completed_activities == ["Start", "work", "End"]
+
+
+def test_a_called_global_task_is_audited_under_its_own_id(engine: Engine) -> None:
+    extra = '<bpmn:globalScriptTask id="shared_step"><bpmn:script>called = True</bpmn:script></bpmn:globalScriptTask>\n'
+    source = model(f"""{START}<bpmn:callActivity id="call" calledElement="shared_step"/>{END}
+{chain("start", "call", "end")}""", extra=extra)
+    result = engine.start(source)
+    assert "shared_step" in result.completed_activities
+    assert validate(source).process_key == "test_process"  # a global task is never the process to run
+
+
+def test_an_activity_without_outgoing_flow_ends_its_path(engine: Engine) -> None:
+    source = model(f"""{START}<bpmn:parallelGateway id="fork"/>{script("a", "a = 1")}{script("b", "b = 2")}
+{chain("start", "fork", "a")}{chain("fork", "b")}""")
+    result = engine.start(source)
+    assert result.status == "completed"
+    assert {"a", "b"} <= set(result.completed_activities)
+
+
+def test_a_receive_task_that_instantiates_starts_its_process_by_message(engine: Engine) -> None:
+    extra = '<bpmn:message id="hello" name="hello"/>\n'
+    source = model(f"""<bpmn:receiveTask id="greet" messageRef="hello" instantiate="true"/>
+{script("reply", "replied = name")}{END}{chain("greet", "reply", "end")}""", extra=extra)
+    assert validate(source).errors == ()
+    [info] = engine.start_events(source)
+    assert (info.activity_id, info.kind, info.message_name) == ("greet", "message", "hello")
+    result = engine.start(source, variables={"name": "ada"},
+                          trigger=StartTrigger("message", activity_id="greet", message_name="hello"))
+    assert result.status == "completed" and result.variables["replied"] == "ada"
+    assert result.completed_activities[0] == "greet"

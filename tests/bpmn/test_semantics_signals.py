@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bpmn import CommandRejected, Engine, ThrownSignal
+from bpmn import CommandRejected, Engine, StartTrigger, ThrownSignal
 from tests.bpmn.xml import chain, model, script
 
 START = '<bpmn:startEvent id="start"/>'
 END = '<bpmn:endEvent id="end"/>'
 SIGNAL = '<bpmn:signal id="go_signal" name="go"/>\n'
+ON_GO = '<bpmn:signalEventDefinition signalRef="go_signal"/>'
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +55,48 @@ def test_variables_merge_open_branches_deterministically(engine: Engine) -> None
     assert first.variables["side"] == "right"
     again = engine.inspect(source, first.snapshot)
     assert again.variables == first.variables
+
+
+def test_a_signal_caught_inside_the_instance_is_still_broadcast(engine: Engine) -> None:
+    # Signals are broadcast (BPMN 10.5.1): other instances get it whether or not this one caught it.
+    source = model(f"""{START}<bpmn:parallelGateway id="fork"/>
+<bpmn:intermediateCatchEvent id="hear">{ON_GO}</bpmn:intermediateCatchEvent>
+<bpmn:intermediateThrowEvent id="shout">{ON_GO}</bpmn:intermediateThrowEvent>
+<bpmn:parallelGateway id="join"/>{END}
+{chain("start", "fork")}{chain("fork", "hear", "join")}{chain("fork", "shout", "join")}{chain("join", "end")}""",
+                   extra=SIGNAL)
+    result = engine.start(source)
+    assert result.status == "completed"
+    assert "hear" in result.completed_activities
+    assert [s.name for s in result.signals_thrown] == ["go"]
+
+
+def test_signal_subscriptions_list_catch_events_and_event_subprocess_starts(engine: Engine) -> None:
+    source = model(f"""{START}<bpmn:userTask id="work"/>
+<bpmn:boundaryEvent id="stop" attachedToRef="work">{ON_GO}</bpmn:boundaryEvent>
+<bpmn:subProcess id="on_halt" triggeredByEvent="true">
+<bpmn:startEvent id="halt_start" isInterrupting="false">
+<bpmn:signalEventDefinition signalRef="halt_signal"/></bpmn:startEvent>
+<bpmn:endEvent id="halt_end"/>{chain("halt_start", "halt_end")}</bpmn:subProcess>
+{END}<bpmn:endEvent id="stopped"/>{chain("start", "work", "end")}{chain("stop", "stopped")}""",
+                   extra=SIGNAL + '<bpmn:signal id="halt_signal" name="halt"/>\n')
+    waiting = engine.start(source)
+    assert {(s.activity_id, s.name) for s in waiting.signal_subscriptions} == {("stop", "go"), ("halt_start", "halt")}
+    # A snapshot round trip: the restored instance lists (and catches) the same.
+    again = engine.inspect(source, waiting.snapshot)
+    assert set(again.signal_subscriptions) == set(waiting.signal_subscriptions)
+    stopped = engine.deliver_signal(source, again.snapshot, name="go")
+    assert stopped.status == "completed" and "stopped" in stopped.completed_activities
+    assert stopped.signal_subscriptions == []
+
+
+def test_a_signal_start_event_starts_an_instance_with_the_signal_variables(engine: Engine) -> None:
+    source = model(f"""<bpmn:startEvent id="on_go">{ON_GO}</bpmn:startEvent>
+{script("note", "noted = colour")}{END}{chain("on_go", "note", "end")}""", extra=SIGNAL)
+    [info] = engine.start_events(source)
+    assert (info.kind, info.signal_name) == ("signal", "go")
+    started = engine.start(source, variables={"colour": "red"},
+                           trigger=StartTrigger("signal", activity_id="on_go", signal_name="go"))
+    assert started.status == "completed" and started.variables["noted"] == "red"
+    with pytest.raises(CommandRejected):
+        engine.start(source, trigger=StartTrigger("signal", signal_name="other"))

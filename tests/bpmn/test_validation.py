@@ -359,7 +359,8 @@ def test_dmn_schema_errors_are_reported_with_their_file():
 
 
 def test_several_executable_processes_warn():
-    other = '<bpmn:process id="other" isExecutable="true"><bpmn:startEvent id="s2" /></bpmn:process>\n'
+    other = ('<bpmn:process id="other" isExecutable="true"><bpmn:startEvent id="s2" /><bpmn:endEvent id="e2" />'
+             '<bpmn:sequenceFlow id="f2" sourceRef="s2" targetRef="e2" /></bpmn:process>\n')
     report = validate(source(f"{START}\n{END}\n{flows('start', 'end')}", extra=other))
     assert report.ok
     assert report.process_key == "proc"

@@ -219,3 +219,10 @@ def test_scenarios_cover_every_flow_node_of_the_diagram() -> None:
     done = covered(scenario() for scenario in SCENARIOS)
     assert nodes - done == set(), f"never completed by any scenario: {sorted(nodes - done)}"
     assert len(nodes) >= 30
+
+
+def test_a_run_by_hand_reports_on_the_period_it_was_given() -> None:
+    result = ENGINE.start(source_of("compliance_reporting"), variables={"period": "2026-09"})
+
+    assert result.variables["period"] == "2026-09"
+    assert result.variables["report_id"].startswith("RPT-2026-09")
