@@ -1,0 +1,73 @@
+"""The benchmark's options: what the command line sets, with the full and the `--short` defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+WORKLOADS = ("B1", "B2", "B3", "B4", "B5", "B6")
+DEFAULT_DATABASE = "patchbay_bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/11"
+# Set in the re-executed bench process: its settings already point at the bench database.
+CHILD_FLAG = "PATCHBAY_BENCH_CHILD"
+
+
+@dataclass
+class Options:
+    """Everything a run depends on; recorded in the JSON report so a run can be repeated."""
+
+    workloads: list[str] = field(default_factory=lambda: list(WORKLOADS))
+    workers: int = 1
+    starters: int = 2
+    concurrency: int = 2
+    pool: str = "prefork"
+    duration: float = 20.0
+    rate: float = 100.0
+    short: bool = False
+    out: str = ""
+    profile: bool = False
+    allow_sqlite: bool = False
+    references: bool = True
+    database_url: str = ""
+    redis_url: str = DEFAULT_REDIS_URL
+    scales: list[int] = field(default_factory=lambda: [1_000, 100_000])
+    timers: int = 10_000
+    timer_window: float = 60.0
+    web_workers: int = 2
+    clients: int = 8
+    loop_steps: int = 500
+    state_bytes: int = 1_000_000
+    samples: int = 200
+
+    def apply_short(self) -> None:
+        """Tiny counts and seconds: proves every workload works (CI), says nothing about speed."""
+        self.duration = min(self.duration, 2.0)
+        self.rate = min(self.rate, 20.0)
+        self.scales = [100, 500]
+        self.timers = min(self.timers, 200)
+        self.timer_window = min(self.timer_window, 3.0)
+        self.loop_steps = min(self.loop_steps, 10)
+        self.state_bytes = min(self.state_bytes, 100_000)
+        self.samples = min(self.samples, 5)
+        self.clients = min(self.clients, 2)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The options as the JSON report records them (without credentials in URLs)."""
+        values = dict(self.__dict__)
+        values["database_url"] = _without_password(self.database_url)
+        return values
+
+
+def _without_password(url: str) -> str:
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    return f"{scheme}://{credentials.split(':', 1)[0]}@{host}"
+
+
+def var_dir() -> Path:
+    """Where reports and profiles go (PATCHBAY_VAR_DIR or ./var)."""
+    return Path(os.environ.get("PATCHBAY_VAR_DIR", Path(__file__).resolve().parents[2] / "var"))

@@ -1,0 +1,160 @@
+"""B4 (10,000 timers due in one minute), B5 (scale: many waiting instances), B6 (large state)."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.db import connection
+
+from apps.bench.bpmn_models import HUMAN_KEY, LOOP_KEY, ONE_TASK_KEY, TIMER_KEY
+from apps.bench.clone import clone_instances
+from apps.bench.context import Context
+from apps.bench.database import is_postgres, reset_runtime
+from apps.bench.driver import Started, start_loop, utc_now, wait_done
+from apps.bench.measure import latency_ms, percentile, rate
+from apps.bench.processes import rss_mb
+from apps.instances.models import InstanceStatus, ProcessInstance
+from apps.instances.services import instance_start
+from apps.worklist.models import WorkItem
+from apps.worklist.selectors import work_item_list_for_user
+from apps.worklist.services import work_item_complete
+
+# B4: the first timer is due this long after the due times were written.
+TIMER_LEAD_SECONDS = 3.0
+PAGE = 50
+
+
+def _analyze() -> None:
+    if is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+
+def b4_timers(ctx: Context) -> dict[str, Any]:
+    """`--timers` instances whose timers fall due evenly within `--timer-window` seconds; the real
+    beat sweep fires them. Lateness = the instance's finish (timer -> end) minus its due time."""
+    reset_runtime()
+    count, window = ctx.options.timers, ctx.options.timer_window
+    template = instance_start(process_key=TIMER_KEY, variables={}, started_by=None)
+    copies = clone_instances(template, count, next_timer_at=None)
+    _analyze()
+    since = utc_now()
+    base = since + timedelta(seconds=TIMER_LEAD_SECONDS)
+    for index, copy in enumerate(copies):
+        copy.next_timer_at = base + timedelta(seconds=window * index / max(count, 1))
+    ProcessInstance.objects.bulk_update(copies, ["next_timer_at"], batch_size=1_000)
+    due = {str(copy.pk): copy.next_timer_at.timestamp() for copy in copies if copy.next_timer_at}
+    started = [Started(pk, at) for pk, at in due.items()]
+    done = wait_done(started, since=since, timeout=TIMER_LEAD_SECONDS + window + 60)
+    lateness = [done[pk][1] - at for pk, at in due.items() if pk in done]
+    finished = [at for pk, (_, at) in done.items()]
+    return {
+        "timers": count,
+        "window_s": window,
+        "fired": len(lateness),
+        "unfired": count - len(lateness),
+        "fired_per_s": rate(len(finished), max(finished, default=0) - min(due.values(), default=0)),
+        "lateness": {
+            "p50_ms": round(percentile(lateness, 50) * 1000, 1),
+            "p99_ms": round(percentile(lateness, 99) * 1000, 1),
+            "max_ms": round(max(lateness, default=0.0) * 1000, 1),
+            "min_ms": round(min(lateness, default=0.0) * 1000, 1),
+        },
+    }
+
+
+def _timed(function: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
+    begin = time.perf_counter()
+    value = function(*args, **kwargs)
+    return time.perf_counter() - begin, value
+
+
+def _open_item(instance_id: Any) -> str:
+    return str(WorkItem.objects.filter(instance_id=instance_id, status="open").values_list("pk", flat=True).get())
+
+
+def _scale_point(ctx: Context, waiting: int) -> dict[str, Any]:
+    samples = ctx.options.samples
+    starts, completes, pages, counts = [], [], [], []
+    for _ in range(samples):
+        took, instance = _timed(instance_start, process_key=HUMAN_KEY, variables={}, started_by=ctx.agent)
+        starts.append((took, instance.pk))
+    for _, pk in starts:
+        took, _ = _timed(work_item_complete, user=ctx.agent, work_item_id=_open_item(pk), variables={})
+        completes.append(took)
+    for _ in range(samples):
+        queryset = work_item_list_for_user(user=ctx.agent)
+        counts.append(_timed(queryset.count)[0])
+        pages.append(_timed(lambda q=queryset: list(q[:PAGE]))[0])
+    since = utc_now()
+    burst = start_loop(ONE_TASK_KEY, duration=max(1.0, ctx.options.duration / 4), rate_per_s=None)
+    wait_done(burst, since=since, timeout=60)
+    rss = [rss_mb(pid) for pid in ctx.worker_pids()]
+    return {
+        "waiting_instances": waiting,
+        "start_latency": latency_ms([t for t, _ in starts]),
+        "complete_latency": latency_ms(completes),
+        "worklist_page_latency": latency_ms(pages),
+        "worklist_count_latency": latency_ms(counts),
+        "worker_rss_mb": {"max_process": round(max(rss, default=0.0), 1), "total": round(sum(rss), 1),
+                          "processes": len(rss)},
+    }
+
+
+def b5_scale(ctx: Context) -> dict[str, Any]:
+    """Start/complete/worklist latency and worker memory with N waiting human-task instances."""
+    reset_runtime()
+    template = instance_start(process_key=HUMAN_KEY, variables={}, started_by=None)
+    points = []
+    for scale in sorted(ctx.options.scales):
+        have = ProcessInstance.objects.filter(status=InstanceStatus.WAITING).count()
+        begin = time.monotonic()
+        clone_instances(template, max(scale - have, 0))
+        _analyze()
+        cloned = time.monotonic() - begin
+        point = _scale_point(ctx, scale)
+        point["clone_seconds"] = round(cloned, 1)
+        point["measure_seconds"] = round(time.monotonic() - begin - cloned, 1)
+        points.append(point)
+    return {"points": points, "ratios_largest_to_smallest": _scale_ratios(points)}
+
+
+def _scale_ratios(points: list[dict[str, Any]]) -> dict[str, float]:
+    if len(points) < 2:
+        return {}
+    small, large = points[0], points[-1]
+    keys = ("start_latency", "complete_latency", "worklist_page_latency", "worklist_count_latency")
+    return {f"{key}_p99": round(large[key]["p99_ms"] / max(small[key]["p99_ms"], 1e-3), 2) for key in keys}
+
+
+def b6_large_state(ctx: Context) -> dict[str, Any]:
+    """One instance carrying ~`--state-bytes` of variables, stepped `--loop-steps` times."""
+    reset_runtime()
+    record = {"msisdn": "+441632960000", "plan": "unlimited-5g", "status": "active", "note": "x" * 40}
+    records = [{**record, "id": index} for index in range(max(1, ctx.options.state_bytes // 110))]
+    variables = {"limit": ctx.options.loop_steps, "records": records}
+    first, instance = _timed(instance_start, process_key=LOOP_KEY, variables=variables, started_by=ctx.agent)
+    steps: list[float] = []
+    for _ in range(ctx.options.loop_steps):
+        took, _ = _timed(work_item_complete, user=ctx.agent, work_item_id=_open_item(instance.pk), variables={})
+        steps.append(took)
+    instance.refresh_from_db()
+    tenth = max(1, len(steps) // 10)
+    return {
+        "steps": len(steps),
+        "status": instance.status,
+        "variables_bytes": len(_json(instance.variables)),
+        "snapshot_bytes_at_end": len(instance.snapshot),
+        "start_step_ms": round(first * 1000, 1),
+        "per_step": latency_ms(steps),
+        "mean_ms": round(1000 * sum(steps) / max(len(steps), 1), 1),
+        "first_tenth_mean_ms": round(1000 * sum(steps[:tenth]) / tenth, 1),
+        "last_tenth_mean_ms": round(1000 * sum(steps[-tenth:]) / tenth, 1),
+    }
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value)
