@@ -56,6 +56,18 @@ def raise_if_busy(exc: OperationalError) -> None:
         raise Conflict("Another step of this instance is running; try again shortly.", code="instance_busy") from exc
 
 
+def bound_lock_wait() -> None:
+    """Make every lock wait of the current transaction give up after the configured time (PostgreSQL).
+
+    Must run inside `transaction.atomic()`; ends with the transaction. A no-op on SQLite.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # set_config(..., is_local => true) is `SET LOCAL` with a bind parameter.
+            timeout = f"{int(settings.PATCHBAY_LOCK_TIMEOUT_MS)}ms"
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [timeout])
+
+
 def lock_instance_bounded(instance_id: uuid.UUID | str) -> ProcessInstance:
     """Strategy *bounded wait*: lock the row, waiting at most the configured time.
 
@@ -63,11 +75,7 @@ def lock_instance_bounded(instance_id: uuid.UUID | str) -> ProcessInstance:
     `Conflict(code="instance_busy")` when another step holds the lock past the timeout.
     """
     try:
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                # set_config(..., is_local => true) is `SET LOCAL` with a bind parameter.
-                timeout = f"{int(settings.PATCHBAY_LOCK_TIMEOUT_MS)}ms"
-                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [timeout])
+        bound_lock_wait()
         instance = _instance_rows().filter(pk=instance_id).first()
     except OperationalError as exc:
         raise_if_busy(exc)

@@ -28,7 +28,7 @@ from apps.instances.commands import (
     SuspendCommand,
     command_from_json,
 )
-from apps.instances.locking import lock_instance_skip_locked
+from apps.instances.locking import bound_lock_wait, lock_instance_skip_locked
 from apps.instances.models import Incident, IncidentStatus, InstanceStatus, ProcessInstance
 from apps.instances.pipeline import SYSTEM_ACTOR, instance_step
 from apps.instances.retry_hooks import retry_hook_for, run_retry_hook
@@ -83,8 +83,11 @@ def instance_start(
     """
     definition = _definition_for(process_key, version)
     variables = dict(variables or {})
-    try:
-        with transaction.atomic():
+    command = StartCommand(variables=variables, trigger=asdict(trigger) if trigger is not None else None)
+    # One transaction: the new row (no one else sees it, so this transaction holds it as if locked)
+    # and its first step, which works on it as created instead of locking and reading it again.
+    with transaction.atomic():
+        try:
             instance = ProcessInstance.objects.create(
                 definition=definition,
                 process_key=definition.key,
@@ -92,20 +95,20 @@ def instance_start(
                 variables=variables,
                 started_by=started_by,
             )
-    except IntegrityError as exc:
-        raise Conflict(
-            f"An unfinished instance of {process_key!r} with business key {business_key!r} exists.",
-            code="duplicate_business_key",
-            details=[
-                {
-                    "field": "business_key",
-                    "code": "duplicate_business_key",
-                    "message": "already used by an unfinished instance",
-                }
-            ],
-        ) from exc
-    command = StartCommand(variables=variables, trigger=asdict(trigger) if trigger is not None else None)
-    return instance_step(instance_id=instance.pk, command=command, actor=_actor_name(started_by))
+        except IntegrityError as exc:
+            raise Conflict(
+                f"An unfinished instance of {process_key!r} with business key {business_key!r} exists.",
+                code="duplicate_business_key",
+                details=[
+                    {
+                        "field": "business_key",
+                        "code": "duplicate_business_key",
+                        "message": "already used by an unfinished instance",
+                    }
+                ],
+            ) from exc
+        bound_lock_wait()  # from here on, as in every step (the insert waited as long as it took before)
+        return instance_step(instance_id=instance.pk, command=command, actor=_actor_name(started_by), locked=instance)
 
 
 def instance_cancel(*, instance: ProcessInstance, actor: User | None) -> ProcessInstance:
@@ -204,6 +207,6 @@ def _fire_one(instance_id: uuid.UUID, now: datetime) -> bool:
             return False  # another step holds it, or it is no longer due
         if locked.next_timer_at is not None:
             TIMER_LATENESS_SECONDS.observe(max((timezone.now() - locked.next_timer_at).total_seconds(), 0.0))
-        # Nested in this transaction, the step re-takes the lock we hold at once.
-        instance_step(instance_id=instance_id, command=FireTimersCommand(), actor=SYSTEM_ACTOR, now=now)
+        # Nested in this transaction; it works on the instance we locked instead of re-reading it.
+        instance_step(instance_id=instance_id, command=FireTimersCommand(), actor=SYSTEM_ACTOR, now=now, locked=locked)
         return True

@@ -1,13 +1,15 @@
 """Carrying a call's outcome into its instance: apply a result / BPMN error, or open an incident.
 
-Both run after the outcome was recorded and committed, each in its own transaction that takes the
-instance lock first (the lock order of every step: instance, then outbox rows), and both are
+Both run after the outcome was recorded, each in a transaction that takes the instance lock first
+(the lock order of every step: instance, then outbox rows) - the worker applies a result in the
+transaction that records it (`services.call_record`), the sweeper in its own - and both are
 idempotent, so the worker and the outbox sweeper may both try.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from typing import Any
 
 from django.db import transaction
@@ -17,6 +19,7 @@ from apps.core.errors import Conflict
 from apps.instances.commands import Command, FailServiceTaskCommand, ResumeServiceTaskCommand
 from apps.instances.incidents import incident_open, incident_resolve, incident_retry_failed
 from apps.instances.locking import lock_instance_bounded
+from apps.instances.models import ProcessInstance
 from apps.instances.pipeline import SYSTEM_ACTOR, instance_step
 from apps.integrations.models import CallStatus, OutboundCall
 
@@ -36,19 +39,25 @@ def _command_for(call: OutboundCall) -> Command | None:
     return None
 
 
-def call_apply(*, call_id: int) -> str:
+def call_apply(*, call_id: int, locked: ProcessInstance | None = None) -> str:
     """Apply a recorded result / BPMN error to the instance in a new step, at most once.
 
     Returns `applied`, `moot` (the task is no longer parked or the instance finished: nothing to do,
     marked applied), `already_applied`, or `deferred` (the instance is busy or suspended: the
     outbox sweeper tries again). A step that fails inside the engine opens its own incident (its
     retry re-applies the result) and also counts as applied.
+
+    `locked` is the call's instance as a caller that holds its row lock in the current transaction
+    loaded it (`lock_instance_bounded`): the apply neither looks the instance up nor locks it again.
     """
-    instance_id = OutboundCall.objects.filter(pk=call_id).values_list("instance_id", flat=True).first()
-    if instance_id is None:
-        return "already_applied"
+    if locked is not None:
+        instance_id: Any = locked.pk
+    else:
+        instance_id = OutboundCall.objects.filter(pk=call_id).values_list("instance_id", flat=True).first()
+        if instance_id is None:
+            return "already_applied"
     try:
-        return _apply_locked(call_id, instance_id)
+        return _apply_locked(call_id, instance_id, locked)
     except Conflict as exc:
         if exc.code not in _LATER:
             raise
@@ -56,17 +65,19 @@ def call_apply(*, call_id: int) -> str:
         return "deferred"
 
 
-def _apply_locked(call_id: int, instance_id: Any) -> str:
-    with transaction.atomic():
-        lock_instance_bounded(instance_id)
+def _apply_locked(call_id: int, instance_id: Any, locked: ProcessInstance | None = None) -> str:
+    # With `locked` the caller's transaction is the one (no savepoint: nothing is written before a
+    # Conflict that defers, and the step rolls back its own savepoint).
+    with transaction.atomic() if locked is None else nullcontext():
+        instance = locked if locked is not None else lock_instance_bounded(instance_id)
         call = OutboundCall.objects.select_for_update().get(pk=call_id)
         command = _command_for(call)
         if call.applied_at is not None or command is None:
             return "already_applied"
         verdict = "applied"
         try:
-            # Nested in this transaction, the step re-takes the instance lock we hold at once.
-            instance_step(instance_id=instance_id, command=command, actor=SYSTEM_ACTOR)
+            # Nested in this transaction; it works on the instance we locked instead of re-reading it.
+            instance_step(instance_id=instance_id, command=command, actor=SYSTEM_ACTOR, locked=instance)
         except Conflict as exc:
             if exc.code in _LATER:
                 raise

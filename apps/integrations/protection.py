@@ -58,7 +58,10 @@ def system_get_or_create(name: str) -> ExternalSystem:
 
 def system_lock(name: str) -> ExternalSystem:
     """Lock the system's row (creating it first if needed). Must run inside `transaction.atomic()`."""
-    system_get_or_create(name)
+    system = ExternalSystem.objects.select_for_update().filter(name=name).first()
+    if system is not None:
+        return system
+    system_get_or_create(name)  # first use of the system (rows are never deleted)
     return ExternalSystem.objects.select_for_update().get(name=name)
 
 
@@ -93,6 +96,19 @@ def _admit_probe(system: ExternalSystem, *, call_pk: int, now: datetime, lease_u
     system.probe_until = lease_until
     system.save(update_fields=["breaker_state", "probe_call_id", "probe_until"])
     return Admission(True, "probe")
+
+
+def breaker_unchanged_by(name: str, *, system_ok: bool | None) -> bool:
+    """True when recording `system_ok` would leave the breaker as it is: nothing to lock or write.
+
+    A success on a closed breaker with no failure counted is a no-op (`_close`); reading that without
+    the lock is recording it at the moment of the read (a failure committed later counts after it).
+    """
+    if system_ok is None:
+        return True
+    if not system_ok:
+        return False
+    return ExternalSystem.objects.filter(name=name, breaker_state=BreakerState.CLOSED, consecutive_failures=0).exists()
 
 
 def breaker_record(system: ExternalSystem, *, system_ok: bool | None, now: datetime) -> None:

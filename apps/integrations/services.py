@@ -10,6 +10,10 @@ any transaction or lock:
    running (again conditionally: a call cancelled or taken over meanwhile drops the result);
 4. *apply* a result or BPMN error in a new step of the instance (`call_apply`, idempotent through
    `applied_at`), or open an incident when the retries are spent.
+
+A result or BPMN error that leaves the breaker as it is (the common case: a success on a closed
+breaker) is recorded and applied in one transaction instead: instance lock, conditional UPDATE of the
+row, the step (`_record_and_apply`); otherwise, or when the instance is busy, 3 and 4 run apart.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.core.errors import Conflict, NotFound
+from apps.instances.locking import lock_instance_bounded
 from apps.instances.models import InstanceStatus, ProcessInstance
 from apps.integrations import protection, registry
 from apps.integrations.applying import call_apply, call_escalate
@@ -85,7 +91,10 @@ def call_claim(*, call_id: int, now: datetime | None = None) -> Claim | str:
         if not claimed:
             transaction.set_rollback(True)  # another delivery won: undo the probe bookkeeping too
             return "not_open"
-    call.refresh_from_db()
+    # What the UPDATE wrote (no re-read: a claimable row changes only its status or attempts, which
+    # the UPDATE matched, and its send times, which nothing after the claim reads).
+    call.status, call.attempts = CallStatus.RUNNING, call.attempts + 1
+    call.started_at, call.lease_until = now, lease_until
     return Claim(call=call, operation=operation)
 
 
@@ -105,6 +114,10 @@ def call_record(*, claim: Claim, outcome: Outcome, now: datetime | None = None) 
     now = now or timezone.now()
     call = claim.call
     fields, verdict = _outcome_fields(claim, outcome, now)
+    if verdict == "apply":
+        done = _record_and_apply(call, outcome, fields)
+        if done is not None:
+            return done
     with transaction.atomic():
         system = protection.system_lock(call.system)
         protection.breaker_record(system, system_ok=outcome.system_ok, now=now)
@@ -121,6 +134,34 @@ def call_record(*, claim: Claim, outcome: Outcome, now: datetime | None = None) 
         call_escalate(call_id=call.pk)
         return "incident"
     return "retry_scheduled"
+
+
+def _record_and_apply(call: OutboundCall, outcome: Outcome, fields: dict[str, Any]) -> str | None:
+    """The common case in one transaction: lock the instance, record the outcome, apply it.
+
+    Only when the outcome leaves the breaker as it is (no system lock needed). The record is the
+    same conditional UPDATE; the apply is `call_apply` on the instance we locked, so a result is
+    never applied twice (`applied_at`) and an apply that must wait (a suspended instance) leaves the
+    recorded outcome to the sweeper. None: not taken (the breaker must count it, or the instance is
+    busy or gone and nothing was written) - the caller records and applies in two transactions.
+    """
+    if not protection.breaker_unchanged_by(call.system, system_ok=outcome.system_ok):
+        return None
+    try:
+        with transaction.atomic():
+            instance = lock_instance_bounded(call.instance_id)
+            recorded = OutboundCall.objects.filter(
+                pk=call.pk, status=CallStatus.RUNNING, attempts=call.attempts
+            ).update(**fields)
+            if recorded:
+                call_apply(call_id=call.pk, locked=instance)
+    except (Conflict, NotFound) as exc:
+        logger.info("outcome of call %s recorded apart: %s", call.pk, exc.code)
+        return None
+    if not recorded:
+        logger.info("outcome of call %s dropped: cancelled or taken over meanwhile", call.pk)
+        return "dropped"
+    return outcome.kind
 
 
 def _outcome_fields(claim: Claim, outcome: Outcome, now: datetime) -> tuple[dict[str, Any], str]:
