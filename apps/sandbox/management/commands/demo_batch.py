@@ -36,6 +36,7 @@ from apps.definitions.packaging import pack_folder
 from apps.definitions.services import definition_deploy
 from apps.instances.services import instance_start
 from apps.sandbox.knobs import knobs_get
+from apps.sandbox.models import BillingAccount
 from apps.sandbox.views.credit import score_of
 
 PROCESS_KEYS = ("order_to_provision", "payment", "compliance_reporting")
@@ -151,14 +152,28 @@ class Command(BaseCommand):
             declined = n % 3 == 2
             card = f"400000000000{suffix}" if declined else GOOD_CARDS[n % len(GOOD_CARDS)]
             name = NAMES[(n + 3) % len(NAMES)]
+            account_id = _billing_account(f"acct-demo-{batch}-{n:03d}", customer_id=f"C-{10000 + n}")
             variables = {
-                "payment_id": f"PAY-{batch}-{n:03d}", "customer_id": f"C-{10000 + n}", "account_id": f"acct-demo-{n}",
+                "payment_id": f"PAY-{batch}-{n:03d}", "customer_id": f"C-{10000 + n}", "account_id": account_id,
                 "amount": round(19.9 + 17.5 * n, 2), "currency": "EUR", "card_number": card,
                 "customer": {"name": name, "email": f"{name.split()[0].lower()}.{n}@example.com"},
             }
             note = "card will be declined (dunning)" if declined else "card accepted"
             started.append(self._start("payment", f"demo-payment-{batch}-{n:03d}", variables, note))
         return started
+
+
+def _billing_account(account_id: str, *, customer_id: str) -> str:
+    """A payment posts to an existing billing account: open it in the simulated billing system first.
+
+    With real systems configured (sandbox off) the account id is used as it is.
+    """
+    if settings.PATCHBAY_SANDBOX_ENABLED:
+        BillingAccount.objects.get_or_create(
+            account_id=account_id,
+            defaults={"customer_id": customer_id, "order_id": f"demo-{account_id}", "plan": "home_plus"},
+        )
+    return account_id
 
 
 def _band_name(band: tuple[int, int]) -> str:
