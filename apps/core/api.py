@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,14 +14,14 @@ from rest_framework.views import APIView
 from apps.core.errors import ApiError
 from apps.core.roles import user_groups
 from apps.core.serializers import (
-    ErrorSerializer,
     MeSerializer,
     TokenRequestSerializer,
     TokenResponseSerializer,
+    error_response,
 )
 from apps.core.services import token_get_or_create
 
-_ERROR = OpenApiResponse(ErrorSerializer, description="Error shape of API.md")
+_ERROR = error_response("Error shape of API.md")
 
 
 class InvalidCredentials(ApiError):

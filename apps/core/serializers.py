@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 
@@ -48,3 +49,8 @@ class MeSerializer(serializers.Serializer[dict[str, object]]):
     username = serializers.CharField()
     groups = serializers.ListField(child=serializers.CharField())
     is_superuser = serializers.BooleanField()
+
+
+def error_response(description: str) -> OpenApiResponse:
+    """An OpenAPI response in the error shape of API.md, for `extend_schema(responses=...)`."""
+    return OpenApiResponse(ErrorSerializer, description=description)

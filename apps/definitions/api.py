@@ -18,15 +18,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.roles import ANALYST, RolePermission
-from apps.core.serializers import ErrorSerializer
+from apps.core.serializers import error_response
 from apps.definitions import selectors, services
 from apps.definitions.serializers import DefinitionSerializer, DefinitionUploadSerializer
 
 _AUTH_ERRORS = {
-    401: OpenApiResponse(ErrorSerializer, description="Not authenticated."),
-    403: OpenApiResponse(ErrorSerializer, description="The caller's role may not do this."),
+    401: error_response("Not authenticated."),
+    403: error_response("The caller's role may not do this."),
 }
-_NOT_FOUND = {404: OpenApiResponse(ErrorSerializer, description="No definition with this id.")}
+_NOT_FOUND = {404: error_response("No definition with this id.")}
 
 
 class DefinitionListCreateView(GenericAPIView[Any]):
@@ -54,9 +54,8 @@ class DefinitionListCreateView(GenericAPIView[Any]):
         responses={
             201: OpenApiResponse(DefinitionSerializer, description="Deployed as a new version."),
             200: OpenApiResponse(DefinitionSerializer, description="Same content already deployed."),
-            400: OpenApiResponse(
-                ErrorSerializer,
-                description="`invalid_model` (details list every problem with code, message, element_id, "
+            400: error_response(
+                "`invalid_model` (details list every problem with code, message, element_id, "
                 "line), `file_too_large`, `empty_file`, or `invalid_input` naming the missing field.",
             ),
             **_AUTH_ERRORS,

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.roles import OPS, ROLES, RolePermission
-from apps.core.serializers import ErrorSerializer
+from apps.core.serializers import error_response
 from apps.instances import selectors, services
 from apps.instances.models import InstanceEvent, ProcessInstance
 from apps.instances.serializers import (
@@ -37,15 +37,12 @@ def _caller(request: Request) -> User:
     return user
 
 
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=description)
 
-
-_401 = {401: _error("Not authenticated.")}
-_403 = {403: _error("The caller's role may not do this.")}
-_404 = {404: _error("No such instance, or not one the caller may see.")}
+_401 = {401: error_response("Not authenticated.")}
+_403 = {403: error_response("The caller's role may not do this.")}
+_404 = {404: error_response("No such instance, or not one the caller may see.")}
 _409_STEP = {
-    409: _error(
+    409: error_response(
         "`instance_busy` (another step holds it; retry), `instance_suspended`, `instance_finished`, "
         "`instance_not_suspended`, or the engine's reason."
     )
@@ -62,7 +59,7 @@ class InstanceListCreateView(GenericAPIView[ProcessInstance]):
     @extend_schema(
         operation_id="instances_list",
         parameters=[InstanceFilterSerializer],
-        responses={200: InstanceSerializer(many=True), 400: _error("Bad filter value."), **_401, **_403},
+        responses={200: InstanceSerializer(many=True), 400: error_response("Bad filter value."), **_401, **_403},
     )
     def get(self, request: Request) -> Response:
         """Instances the caller may see, newest first, paged."""
@@ -80,8 +77,8 @@ class InstanceListCreateView(GenericAPIView[ProcessInstance]):
                 InstanceDetailSerializer,
                 description="Started (it may carry an incident when its first step failed).",
             ),
-            400: _error("`invalid_input`, or `unknown_process` naming `process_key` / `version`."),
-            409: _error("`duplicate_business_key`: an unfinished instance has this business key."),
+            400: error_response("`invalid_input`, or `unknown_process` naming `process_key` / `version`."),
+            409: error_response("`duplicate_business_key`: an unfinished instance has this business key."),
             **_401,
             **_403,
         },
@@ -184,7 +181,7 @@ class IncidentListView(GenericAPIView[Any]):
     @extend_schema(
         operation_id="incidents_list",
         parameters=[IncidentFilterSerializer],
-        responses={200: IncidentSerializer(many=True), 400: _error("Bad filter value."), **_401, **_403},
+        responses={200: IncidentSerializer(many=True), 400: error_response("Bad filter value."), **_401, **_403},
     )
     def get(self, request: Request) -> Response:
         """Incidents, newest first, paged."""
@@ -213,8 +210,8 @@ class IncidentRetryView(GenericAPIView[Any]):
             ),
             **_401,
             **_403,
-            404: _error("No such incident."),
-            409: _error("`incident_resolved`, `incident_not_retryable`, or a 409 of the step."),
+            404: error_response("No such incident."),
+            409: error_response("`incident_resolved`, `incident_not_retryable`, or a 409 of the step."),
         },
     )
     def post(self, request: Request, incident_id: int) -> Response:

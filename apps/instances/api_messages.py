@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import User
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.roles import ROLES, RolePermission
-from apps.core.serializers import ErrorSerializer
+from apps.core.serializers import error_response
 from apps.instances.messaging import message_correlate
 
 _SCALARS = (str, int, float, bool)
@@ -58,9 +58,6 @@ class MessageResultSerializer(serializers.Serializer[dict[str, Any]]):
     )
 
 
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=description)
-
 
 class MessageCorrelateView(GenericAPIView[Any]):
     """`POST /messages/`: any signed-in user with a role (integrations use a service account)."""
@@ -74,11 +71,13 @@ class MessageCorrelateView(GenericAPIView[Any]):
         request=MessageSerializer,
         responses={
             200: MessageResultSerializer,
-            400: _error("`invalid_input` naming the fields."),
-            401: _error("Not authenticated."),
-            403: _error("The caller has no role."),
-            404: _error("`no_subscription`: no instance waits for it and no process starts with it; nothing changed."),
-            409: _error("`instance_busy` (retry) or `duplicate_business_key`; nothing changed."),
+            400: error_response("`invalid_input` naming the fields."),
+            401: error_response("Not authenticated."),
+            403: error_response("The caller has no role."),
+            404: error_response(
+                "`no_subscription`: no instance waits for it and no process starts with it; nothing changed."
+            ),
+            409: error_response("`instance_busy` (retry) or `duplicate_business_key`; nothing changed."),
         },
         examples=[
             OpenApiExample(

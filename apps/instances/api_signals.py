@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import User
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.roles import ROLES, RolePermission
-from apps.core.serializers import ErrorSerializer
+from apps.core.serializers import error_response
 from apps.instances.signals import signal_broadcast
 
 
@@ -34,9 +34,6 @@ class SignalResultSerializer(serializers.Serializer[dict[str, Any]]):
     )
 
 
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=description)
-
 
 class SignalBroadcastView(GenericAPIView[Any]):
     """`POST /signals/`: any signed-in user with a role."""
@@ -50,10 +47,10 @@ class SignalBroadcastView(GenericAPIView[Any]):
         request=SignalSerializer,
         responses={
             200: SignalResultSerializer,
-            400: _error("`invalid_input` naming the fields."),
-            401: _error("Not authenticated."),
-            403: _error("The caller has no role."),
-            409: _error("`instance_busy` (retry); nothing changed."),
+            400: error_response("`invalid_input` naming the fields."),
+            401: error_response("Not authenticated."),
+            403: error_response("The caller has no role."),
+            409: error_response("`instance_busy` (retry); nothing changed."),
         },
         description=(
             "A signal is a broadcast: every waiting or running instance with a catch event, boundary event or "

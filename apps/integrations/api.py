@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.roles import OPS, ROLES, RolePermission
-from apps.core.serializers import ErrorSerializer
+from apps.core.serializers import error_response
 from apps.integrations import selectors, systems
 from apps.integrations.serializers import (
     ServiceCallDetailSerializer,
@@ -19,13 +19,8 @@ from apps.integrations.serializers import (
     SystemSerializer,
 )
 
-
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=description)
-
-
-_401 = {401: _error("Not authenticated.")}
-_403 = {403: _error("The caller's role may not do this.")}
+_401 = {401: error_response("Not authenticated.")}
+_403 = {403: error_response("The caller's role may not do this.")}
 _NAME = OpenApiParameter("name", str, OpenApiParameter.PATH, description="The system, e.g. `http`.")
 
 
@@ -53,7 +48,7 @@ class SystemDetailView(GenericAPIView[Any]):
     @extend_schema(
         operation_id="systems_retrieve",
         parameters=[_NAME],
-        responses={200: SystemSerializer, **_401, **_403, 404: _error("No such system.")},
+        responses={200: SystemSerializer, **_401, **_403, 404: error_response("No such system.")},
     )
     def get(self, request: Request, name: str) -> Response:
         """One external system."""
@@ -71,7 +66,7 @@ class _SystemActionView(GenericAPIView[Any]):
         return Response(SystemSerializer(selectors.system_get(name=name)).data)
 
 
-_ACTION_RESPONSES = {200: SystemSerializer, **_401, **_403, 404: _error("No such system.")}
+_ACTION_RESPONSES = {200: SystemSerializer, **_401, **_403, 404: error_response("No such system.")}
 
 
 class SystemPauseView(_SystemActionView):
@@ -106,7 +101,7 @@ class ServiceCallListView(GenericAPIView[Any]):
     @extend_schema(
         operation_id="service_calls_list",
         parameters=[ServiceCallFilterSerializer],
-        responses={200: ServiceCallSerializer(many=True), 400: _error("Bad filter value."), **_401, **_403},
+        responses={200: ServiceCallSerializer(many=True), 400: error_response("Bad filter value."), **_401, **_403},
     )
     def get(self, request: Request) -> Response:
         """Outbound calls (the outbox), newest first, paged."""
@@ -125,7 +120,7 @@ class ServiceCallDetailView(GenericAPIView[Any]):
 
     @extend_schema(
         operation_id="service_calls_retrieve",
-        responses={200: ServiceCallDetailSerializer, **_401, **_403, 404: _error("No such service call.")},
+        responses={200: ServiceCallDetailSerializer, **_401, **_403, 404: error_response("No such service call.")},
     )
     def get(self, request: Request, call_id: int) -> Response:
         """One outbound call with its parameters and result."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from apps.core.errors import ApiError
 from apps.core.roles import OPS, RolePermission
-from apps.core.serializers import ErrorSerializer
+from apps.core.serializers import error_response
 from apps.sla import selectors, services
 from apps.sla.models import BusinessCalendar, SlaPolicy
 from apps.sla.serializers import (
@@ -26,13 +26,8 @@ from apps.sla.serializers import (
     ProcessPoliciesSerializer,
 )
 
-
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=description)
-
-
-_AUTH = {401: _error("Not authenticated."), 403: _error("Only ops and admins.")}
-_400 = {400: _error("`invalid_duration`, `unknown_calendar`, `unknown_timezone`, `invalid_escalation`, "
+_AUTH = {401: error_response("Not authenticated."), 403: error_response("Only ops and admins.")}
+_400 = {400: error_response("`invalid_duration`, `unknown_calendar`, `unknown_timezone`, `invalid_escalation`, "
                     "`unknown_process`, `no_target` or `invalid_input`; `details` name the field.")}
 _KEY = OpenApiParameter("process_key", str, description="The process key (definition key).")
 
@@ -56,7 +51,7 @@ class BreachListView(_OpsView):
     serializer_class = BreachSerializer
 
     @extend_schema(operation_id="sla_breaches_list", parameters=[BreachFilterSerializer],
-                   responses={200: BreachSerializer(many=True), 400: _error("Bad filter value."), **_AUTH})
+                   responses={200: BreachSerializer(many=True), 400: error_response("Bad filter value."), **_AUTH})
     def get(self, request: Request) -> Response:
         """Recorded breaches (or at-risk events with `kind=at_risk`, both with `kind=all`)."""
         filters = BreachFilterSerializer(data=request.query_params)
@@ -74,7 +69,7 @@ class PolicyListView(_OpsView):
     serializer_class = PolicyOverrideSerializer
 
     @extend_schema(operation_id="sla_policies_list", parameters=[_KEY],
-                   responses={200: ProcessPoliciesSerializer, 404: _error("The process key is not deployed."),
+                   responses={200: ProcessPoliciesSerializer, 404: error_response("The process key is not deployed."),
                               **_AUTH},
                    description="With `process_key`: the effective SLAs (model + overrides) and the overrides. "
                                "Without: every override, paged.")
@@ -100,7 +95,7 @@ class PolicyListView(_OpsView):
         return Response(_process_policies(process_key))
 
     @extend_schema(operation_id="sla_policies_create", request=PolicyCreateSerializer,
-                   responses={201: PolicyOverrideSerializer, **_400, 409: _error("`policy_exists`"), **_AUTH})
+                   responses={201: PolicyOverrideSerializer, **_400, 409: error_response("`policy_exists`"), **_AUTH})
     def post(self, request: Request) -> Response:
         """Create the override of one element."""
         body = PolicyCreateSerializer(data=request.data)
@@ -178,7 +173,7 @@ class CalendarDetailView(_OpsView):
         calendar = services.business_calendar_save(data=dict(body.validated_data), calendar=calendar)
         return Response(CalendarSerializer(calendar).data)
 
-    @extend_schema(operation_id="sla_calendars_destroy", responses={204: None, 409: _error("`calendar_in_use`"),
+    @extend_schema(operation_id="sla_calendars_destroy", responses={204: None, 409: error_response("`calendar_in_use`"),
                                                                     **_AUTH})
     def delete(self, request: Request, calendar_id: int) -> Response:
         """Delete a calendar no override uses."""

@@ -9,14 +9,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.roles import RolePermission
-from apps.core.serializers import ErrorSerializer
+from apps.core.serializers import error_response
 from apps.worklist import selectors, services
 from apps.worklist.forms import work_item_form
 from apps.worklist.models import WorkItem, WorkItemComment
@@ -30,14 +30,9 @@ from apps.worklist.serializers import (
     WorkItemSerializer,
 )
 
-
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=description)
-
-
-_401 = {401: _error("Not authenticated.")}
-_404 = {404: _error("No such work item, or not one the caller may see.")}
-_409 = {409: _error("`work_item_not_open` (completed or cancelled) or `work_item_claimed_by_other`.")}
+_401 = {401: error_response("Not authenticated.")}
+_404 = {404: error_response("No such work item, or not one the caller may see.")}
+_409 = {409: error_response("`work_item_not_open` (completed or cancelled) or `work_item_claimed_by_other`.")}
 
 
 class _WorkItemView(GenericAPIView[WorkItem]):
@@ -53,7 +48,7 @@ class WorkItemListView(_WorkItemView):
     @extend_schema(
         operation_id="work_items_list",
         parameters=[WorkItemFilterSerializer],
-        responses={200: WorkItemSerializer(many=True), 400: _error("Bad filter value."), **_401},
+        responses={200: WorkItemSerializer(many=True), 400: error_response("Bad filter value."), **_401},
     )
     def get(self, request: Request) -> Response:
         """Work items the caller may see (default: open and claimed ones), filtered, ordered, paged."""
@@ -106,7 +101,7 @@ class WorkItemClaimView(_WorkItemView):
     @extend_schema(
         operation_id="work_items_claim", request=None,
         responses={200: WorkItemSerializer, **_401, **_404,
-                   409: _error("`work_item_not_open`, `work_item_claimed_by_other`, `instance_suspended`, "
+                   409: error_response("`work_item_not_open`, `work_item_claimed_by_other`, `instance_suspended`, "
                                "`instance_busy`.")},
     )
     def post(self, request: Request, work_item_id: uuid.UUID) -> Response:
@@ -120,8 +115,9 @@ class WorkItemUnclaimView(_WorkItemView):
 
     @extend_schema(
         operation_id="work_items_unclaim", request=None,
-        responses={200: WorkItemSerializer, **_401, 403: _error("`not_assignee`: not the caller's, and not ops."),
-                   **_404, 409: _error("`work_item_not_open`.")},
+        responses={200: WorkItemSerializer, **_401,
+                   403: error_response("`not_assignee`: not the caller's, and not ops."),
+                   **_404, 409: error_response("`work_item_not_open`.")},
     )
     def post(self, request: Request, work_item_id: uuid.UUID) -> Response:
         """Put the item back in its queue (its assignee or ops)."""
@@ -136,9 +132,9 @@ class WorkItemCompleteView(_WorkItemView):
         operation_id="work_items_complete", request=WorkItemCompleteSerializer,
         responses={
             200: WorkItemSerializer,
-            400: _error("`invalid_form`: details name each field `[{field, code, message}]`; nothing changed."),
+            400: error_response("`invalid_form`: details name each field `[{field, code, message}]`; nothing changed."),
             **_401, **_404, **_409,
-            422: _error("`step_failed`: the step failed; an incident was opened and the item stays claimed."),
+            422: error_response("`step_failed`: the step failed; an incident was opened and the item stays claimed."),
         },
     )
     def post(self, request: Request, work_item_id: uuid.UUID) -> Response:
@@ -157,8 +153,9 @@ class WorkItemReassignView(_WorkItemView):
 
     @extend_schema(
         operation_id="work_items_reassign", request=WorkItemReassignSerializer,
-        responses={200: WorkItemSerializer, 400: _error("`invalid_input`, `unknown_user` naming `assignee`."),
-                   **_401, 403: _error("Only ops and admins reassign."), **_404, 409: _error("`work_item_not_open`.")},
+        responses={200: WorkItemSerializer, 400: error_response("`invalid_input`, `unknown_user` naming `assignee`."),
+                   **_401, 403: error_response("Only ops and admins reassign."), **_404,
+                   409: error_response("`work_item_not_open`.")},
     )
     def post(self, request: Request, work_item_id: uuid.UUID) -> Response:
         """Set or clear the assignee and/or replace the candidate groups."""
@@ -190,7 +187,7 @@ class WorkItemCommentsView(GenericAPIView[WorkItemComment]):
         return self.get_paginated_response(WorkItemCommentSerializer(page, many=True).data)
 
     @extend_schema(operation_id="work_items_comments_create", request=WorkItemCommentSerializer,
-                   responses={201: WorkItemCommentSerializer, 400: _error("`invalid_input`."), **_401, **_404})
+                   responses={201: WorkItemCommentSerializer, 400: error_response("`invalid_input`."), **_401, **_404})
     def post(self, request: Request, work_item_id: uuid.UUID) -> Response:
         """Add a comment (recorded as `work_item.commented` in the instance's audit trail)."""
         selectors.work_item_get_for_user(user=request.user, work_item_id=work_item_id)  # 404 before 400
