@@ -55,8 +55,8 @@ _UNSUPPORTED_HINTS = {
     "adHocSubProcess": "ad-hoc sub-processes with a completionCondition are not supported; "
                        "without one, every inner activity runs once",
     "dataStoreReference": "data stores are not supported; use process variables",
-    "compensateEventDefinition": "compensation event sub-processes are not supported; attach the handler "
-                                 "to the sub-process with a compensation boundary event",
+    "compensateEventDefinition": "a compensation event sub-process directly in a process never runs (a "
+                                 "process is not compensated); put it in the sub-process it compensates",
     "linkEventDefinition": "this link event has no matching link catch (or throw) event of the same name "
                            "in the same process",
     "assignment": "data association assignments are not run (Patchbay copies the association's source "
@@ -72,6 +72,9 @@ _UNSUPPORTED_HINTS = {
 _UNSUPPORTED_CHILDREN = frozenset({"adHocSubProcess", "dataStoreReference",
                                    "choreographyTask", "subChoreography", "callChoreography"})
 _ASSOCIATIONS = "(./*/bpmn:dataInputAssociation|./*/bpmn:dataOutputAssociation)"
+# Left by `bpmn.semantics.compensation.open_event_handlers` only directly in a process: never triggered.
+_COMPENSATION_EVENT_SUB_PROCESS_START = ("./bpmn:*[@triggeredByEvent='true']"
+                                         "/bpmn:startEvent[not(@isInterrupting='false')]")
 _TIMER_KINDS: dict[str, TimerKind] = {"timeDuration": "duration", "timeDate": "date", "timeCycle": "cycle"}
 # (xpath, kind): texts that SpiffWorkflow hands to the script engine. `name` texts are variable names.
 _TEXT_SITES = (
@@ -271,8 +274,10 @@ def _check_elements(ctx: _Context) -> None:
             if tag in _UNSUPPORTED_CHILDREN:
                 ctx.add("unsupported_element", f"bpmn:{tag} is not supported: {_UNSUPPORTED_HINTS[tag]}",
                         child, name, element_id=child.get("id"))
-        for path, tag in (("./bpmn:startEvent", "compensateEventDefinition"), ("./*", "linkEventDefinition"),
-                          (_ASSOCIATIONS, "assignment"), (_ASSOCIATIONS, "transformation")):
+        # A compensation start event elsewhere breaks a static rule (EXT.098, EXT.059), which says so.
+        for path, tag in ((_COMPENSATION_EVENT_SUB_PROCESS_START, "compensateEventDefinition"),
+                          ("./*", "linkEventDefinition"), (_ASSOCIATIONS, "assignment"),
+                          (_ASSOCIATIONS, "transformation")):
             for definition in bpmn_xpath(container, f"{path}/bpmn:{tag}"):
                 ctx.add("unsupported_element", _UNSUPPORTED_HINTS[tag], definition, name)
 

@@ -1,7 +1,7 @@
 """Static rules of the BPMN 2.0 specification, checked on every upload by `bpmn.validate`.
 
 Each module holds one family of rules (ids, attributes, flows, gateways, events, data, references,
-collaboration, loops); each rule is registered with the id of the specification constraint it checks
+collaboration, loops, timers); each rule is registered with the id of the specification constraint it checks
 (`EXT.023`, `REF.001`, ...) and yields findings located at an element. `check` turns them into
 `Problem`s whose code is `bpmn_rule_<id>` and whose message starts with the rule id.
 """
@@ -22,13 +22,15 @@ from bpmn.constraints import (
     loop_settings,
     loops,
     references,
+    timers,
 )
 from bpmn.constraints.model import Model, is_executable
 from bpmn.constraints.registry import RULES, Rule, run_rules
 from bpmn.types import Problem
 
 # Importing the rule modules registers their rules; listed so that linters see them used.
-FAMILIES = (attributes, collaboration, compensation, data, events, flows, gateways, loop_settings, loops, references)
+FAMILIES = (attributes, collaboration, compensation, data, events, flows, gateways, loop_settings, loops, references,
+            timers)
 CODE_PREFIX = "bpmn_rule_"
 MAX_FINDINGS_PER_RULE = 20  # per document: past this, more of the same mistake helps nobody
 

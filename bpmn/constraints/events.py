@@ -23,6 +23,7 @@ _EVENT_SUB_START = {"message", "timer", "conditional", "signal", "error", "escal
 _END = {"message", "error", "escalation", "cancel", "compensate", "signal", "terminate", "none"}
 _CATCH = {"message", "timer", "conditional", "link", "signal"}
 _THROW = {"message", "escalation", "compensate", "link", "signal", "none"}
+_KIND_WORDS = {"error": "error", "compensate": "compensation"}
 _BOUNDARY = {"message", "timer", "escalation", "error", "cancel", "compensate", "conditional", "signal"}
 
 
@@ -45,15 +46,18 @@ def top_level_start(model: Model) -> Iterator[Finding]:
     yield from _illegal(model, starts, _TOP_START, "the top-level start event")
 
 
-@rule("EXT.059", "an event sub-process starts with a trigger; error starts are interrupting")
+@rule("EXT.059", "an event sub-process starts with a trigger; error and compensation starts are interrupting")
 def event_subprocess_start(model: Model) -> Iterator[Finding]:
     for start in model.all("startEvent"):
         parent = container_of(start)
         if parent is None or not is_event_subprocess(parent):
             continue
         yield from _illegal(model, [start], _EVENT_SUB_START, "the start event of an event sub-process")
-        if "error" in _kinds(model, start) and start.get("isInterrupting") == "false":
-            yield at(start, f"the error start event {start.get('id')} of an event sub-process must be interrupting")
+        # BPMN 2.0.2, table 10.86: only these two triggers have no non-interrupting form.
+        for kind in sorted({"error", "compensate"} & set(_kinds(model, start))):
+            if start.get("isInterrupting") == "false":
+                yield at(start, f"the {_KIND_WORDS[kind]} start event {start.get('id')} of an event sub-process "
+                                "must be interrupting")
 
 
 @rule("EXT.100", "the start event of an embedded sub-process or transaction has no trigger")

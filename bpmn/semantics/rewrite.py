@@ -13,7 +13,7 @@ from typing import Any
 
 from lxml import etree
 
-from bpmn.semantics.compensation import detach_boundaries
+from bpmn.semantics.compensation import detach_boundaries, open_event_handlers
 from bpmn.semantics.gateways import COUNTING_ATTRIBUTE, PB_NS
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -52,6 +52,7 @@ def rewrite_semantics(tree: Any) -> None:
     rename_reserved_ids(tree)
     instantiate_receive_tasks(tree)
     detach_boundaries(tree)
+    open_event_handlers(tree)
     inline_event_definition_refs(tree)
     connect_links(tree)
     globalize_tasks(tree)

@@ -8,6 +8,7 @@ import pytest
 from bpmn import validate
 from bpmn.constraints import RULES, check
 from bpmn.loading import parse_xml
+from bpmn.types import ModelSource
 from tests.bpmn.xml import flow, model
 
 START_END = '<bpmn:startEvent id="start"/>\n<bpmn:endEvent id="end"/>\n'
@@ -177,3 +178,47 @@ def test_data_association_assignments_are_reported_as_not_run():
             + flow("f1", "start", "t") + flow("f2", "t", "end"))
     report = validate(model(body))
     assert [(p.code, p.element_id) for p in report.errors][:1] == [("unsupported_element", "t")]
+
+
+# --- timers (EXT.132-134): a formal timer text is a literal unless marked as an expression -------
+
+_PLAIN_HEADER = ('<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions '
+                 'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+                 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="d" targetNamespace="http://x">\n')
+
+
+def _plain_timer_model(kind: str, text: str, *, typed: bool = True):
+    """A model in no engine dialect (no spiffworkflow namespace) waiting on one timer."""
+    xsi = ' xsi:type="bpmn:tFormalExpression"' if typed else ""
+    body = ('<bpmn:startEvent id="start"/><bpmn:intermediateCatchEvent id="wait">'
+            '<bpmn:timerEventDefinition id="wait_timer">'
+            f'<bpmn:{kind}{xsi}>{text}</bpmn:{kind}></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>'
+            '<bpmn:endEvent id="end"/>' + flow("f1", "start", "wait") + flow("f2", "wait", "end"))
+    xml = f'{_PLAIN_HEADER}<bpmn:process id="p" isExecutable="true">{body}</bpmn:process></bpmn:definitions>\n'
+    return ModelSource("p.bpmn", xml.encode())
+
+
+@pytest.mark.parametrize(("kind", "code"), [("timeDate", "bpmn_rule_ext132"), ("timeCycle", "bpmn_rule_ext133"),
+                                            ("timeDuration", "bpmn_rule_ext134")])
+def test_a_formal_timer_text_that_is_no_iso_8601_literal_is_rejected(kind, code):
+    (problem,) = rule_problems(_plain_timer_model(kind, "INVALID"), code)
+    assert problem.element_id == "wait_timer" and "'INVALID'" in problem.message and "wait" in problem.message
+
+
+@pytest.mark.parametrize(("kind", "text"), [("timeDate", "2026-12-01T09:00:00Z"), ("timeCycle", "R3/PT10M"),
+                                            ("timeDuration", "PT4H"), ("timeDuration", '"PT4H"'),
+                                            ("timeDuration", "${delay}"), ("timeDuration", "=delay")])
+def test_formal_timer_literals_and_marked_expressions_are_accepted(kind, text):
+    report = validate(_plain_timer_model(kind, text))
+    assert not [p for p in report.problems if p.code.startswith("bpmn_rule_ext13")]
+
+
+def test_untyped_and_spiffarena_timer_texts_stay_expressions():
+    untyped = validate(_plain_timer_model("timeDuration", "reminder_delay", typed=False))
+    assert not [p for p in untyped.problems if p.code == "bpmn_rule_ext134"]
+    spiff_body = ('<bpmn:startEvent id="start"/><bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition>'
+                  '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression" '
+                  'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">reminder_delay</bpmn:timeDuration>'
+                  '</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent><bpmn:endEvent id="end"/>'
+                  + flow("f1", "start", "wait") + flow("f2", "wait", "end"))
+    assert_valid(spiff_body)  # tests.bpmn.xml models declare the spiffworkflow namespace

@@ -86,3 +86,58 @@ def test_cancel_end_event_compensates_the_transaction_then_takes_the_cancel_path
     assert "undo_a" in result.completed_activities and "cancelled" in result.completed_activities
     assert result.completed_activities.index("undo_a") < result.completed_activities.index("cancelled")
     assert "paid" not in result.completed_activities
+
+
+# --- compensation event sub-processes (BPMN 10.3.5) ---------------------------------------------
+
+_COMPENSATE = "<bpmn:compensateEventDefinition/>"
+
+
+def _booking_with_event_handler(handler_steps: str, handler_chain: tuple[str, ...], *, interrupting: str = "") -> str:
+    """Sub-process `booking` (a compensable script) whose compensation event sub-process runs `handler_steps`."""
+    handler = (f'<bpmn:subProcess id="undo_booking" triggeredByEvent="true">'
+               f'<bpmn:startEvent id="undo_start"{interrupting}>{_COMPENSATE}</bpmn:startEvent>{handler_steps}'
+               f'<bpmn:intermediateThrowEvent id="undo_inner">{_COMPENSATE}</bpmn:intermediateThrowEvent>'
+               f'<bpmn:endEvent id="undo_end"/>{chain("undo_start", *handler_chain, "undo_inner", "undo_end")}'
+               '</bpmn:subProcess>')
+    inner = (f'<bpmn:startEvent id="booking_start"/>{_compensable("book", "unbook", _handler_script("unbook", "book"))}'
+             f'<bpmn:endEvent id="booking_end"/>{chain("booking_start", "book", "booking_end")}{handler}')
+    throw = f'<bpmn:intermediateThrowEvent id="undo_all">{_COMPENSATE}</bpmn:intermediateThrowEvent>'
+    flows = chain("start", "booking", "decide", "undo_all", "after", "end")
+    return (f'{START}<bpmn:subProcess id="booking">{inner}</bpmn:subProcess><bpmn:userTask id="decide"/>{throw}'
+            f'{script("after", "finished = True")}{END}{flows}')
+
+
+def test_compensating_a_sub_process_runs_its_compensation_event_sub_process_in_its_scope() -> None:
+    source = model(_booking_with_event_handler(script("note", "noted = booked"), ("note",)))
+    assert validate(source).errors == ()
+    started = Engine().start(source, variables={"booked": [], "undone": []})
+    # The compensation event sub-process does not run when the sub-process runs, only when compensated.
+    assert "note" not in started.completed_activities and "unbook" not in started.completed_activities
+    (decide,) = started.work_items_opened
+    done = Engine().complete_work_item(source, started.snapshot, work_item_id=decide.id)
+    assert done.status == "completed"
+    # Its throw event compensates `book`, an activity of the compensated sub-process, not of the handler.
+    assert done.variables["undone"] == ["book"] and done.variables["noted"] == ["book"]
+    order = done.completed_activities
+    assert order.index("note") < order.index("unbook") < order.index("after")
+
+
+def test_the_throw_event_waits_for_a_compensation_event_sub_process_across_steps() -> None:
+    source = model(_booking_with_event_handler('<bpmn:userTask id="confirm_undo"/>', ("confirm_undo",)))
+    started = Engine().start(source, variables={"booked": [], "undone": []})
+    (decide,) = started.work_items_opened
+    waiting = Engine().complete_work_item(source, started.snapshot, work_item_id=decide.id)
+    assert waiting.status != "completed"
+    assert [w.activity_id for w in waiting.work_items_opened] == ["confirm_undo"]
+    assert "after" not in waiting.completed_activities and "unbook" not in waiting.completed_activities
+    (confirm,) = waiting.work_items_opened
+    done = Engine().complete_work_item(source, waiting.snapshot, work_item_id=confirm.id)
+    assert done.status == "completed"
+    assert done.variables["undone"] == ["book"] and done.variables["finished"] is True
+
+
+def test_a_compensation_start_event_must_be_interrupting() -> None:
+    body = _booking_with_event_handler(script("note", "noted = 1"), ("note",), interrupting=' isInterrupting="false"')
+    codes = {p.code for p in validate(model(body)).errors}
+    assert "bpmn_rule_ext059" in codes
