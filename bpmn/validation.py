@@ -102,6 +102,7 @@ class _Context:
     docs: Documents
     operations: Collection[str] | None
     problems: list[Problem]
+    profile: str = "default"
 
     def add(self, code: str, message: str, element: Any, file: str, *, element_id: str | None = None,
             line: int | None = None) -> None:
@@ -111,25 +112,31 @@ class _Context:
                                      line=line if line is not None else element.sourceline, file=file))
 
 
-def validate(source: ModelSource, *, operations: Collection[str] | None = None) -> ValidationReport:
-    """List every problem of an uploaded model; never raises and never runs anything from the model.
+def validate(source: ModelSource, *, operations: Collection[str] | None = None,
+             profile: str = "default") -> ValidationReport:
+    """List every problem of an uploaded model; never raises on any model and never runs anything from it.
 
     `operations`: the operation names service tasks may call (`None` skips that check).
+    `profile`: "default", or "strict" to also enforce the BPMN rules Patchbay relaxes by design (typed
+    formal expressions, EXT.012; an operationRef on message events, EXT.128). An unknown profile is a
+    caller's mistake and raises ValueError.
     """
+    if profile not in constraints.PROFILES:
+        raise ValueError(f"unknown validation profile {profile!r}; expected one of {', '.join(constraints.PROFILES)}")
     try:
-        return _validate(source, operations)
+        return _validate(source, operations, profile)
     except Exception as exc:  # a validator bug must still answer with a report, not a 500
         problem = Problem("parse_error", f"unexpected error while validating: {type(exc).__name__}: {exc}")
         return ValidationReport(problems=(problem,), content_hash=source.content_hash)
 
 
-def _validate(source: ModelSource, operations: Collection[str] | None) -> ValidationReport:
+def _validate(source: ModelSource, operations: Collection[str] | None, profile: str) -> ValidationReport:
     problems: list[Problem] = []
     try:
         docs = load_documents(source, problems=problems)
     except InvalidModel as exc:
         return ValidationReport(problems=exc.problems, content_hash=source.content_hash)
-    ctx = _Context(docs, operations, problems)
+    ctx = _Context(docs, operations, problems, profile)
     xml_broken = bool(problems)
     # Every check sees the model as it will run (bpmn.semantics rewrites, modeler dialects translated).
     problems.extend(prepare_trees(docs))
@@ -191,14 +198,15 @@ def _check_constraints(ctx: _Context) -> None:
     The rules judge what the analyst wrote, so they read fresh trees: the ones in `ctx.docs` may
     already carry the engine's own rewrites (`prepare_trees`), which are not the analyst's doing.
     """
-    # A file the schema already rejects would only get follow-on findings (a misspelt element is an
-    # unknown node with "no incoming flow"): the schema errors say it better.
-    broken = {p.file for p in ctx.problems if p.code == "schema_error"}
-    pristine = [(name, parse_xml(ctx.docs.files[name], name)) for name in ctx.docs.bpmn if name not in broken]
-    # One mistake, one problem: an element another check already rejected (unsupported, bad timer or
-    # expression) gets no follow-on rule findings.
-    located = {(p.file, p.element_id) for p in ctx.problems if p.element_id and p.severity == "error"}
-    ctx.problems.extend(p for p in constraints.check(pristine) if (p.file, p.element_id) not in located)
+    # A file the schema already rejects would mostly get follow-on findings (a misspelt element is an
+    # unknown node with "no incoming flow"), so there only the rules that read what they judge directly
+    # run (`on_schema_errors`): they name the BPMN rule behind the bare XSD message.
+    broken = {p.file for p in ctx.problems if p.code == "schema_error" and p.file}
+    pristine = [(name, parse_xml(ctx.docs.files[name], name)) for name in ctx.docs.bpmn]
+    # A rule finding is kept even where a generic check (unsupported element, expression syntax, no
+    # start event) already rejected the same element: the generic problem says what Patchbay cannot
+    # run, the rule says which BPMN constraint the model breaks.
+    ctx.problems.extend(constraints.check(pristine, profile=ctx.profile, schema_invalid=broken))
 
 
 # --- schema -------------------------------------------------------------------------------------

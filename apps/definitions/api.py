@@ -20,7 +20,11 @@ from rest_framework.views import APIView
 from apps.core.roles import ANALYST, RolePermission
 from apps.core.serializers import error_response
 from apps.definitions import selectors, services
-from apps.definitions.serializers import DefinitionSerializer, DefinitionUploadSerializer
+from apps.definitions.serializers import (
+    DefinitionSerializer,
+    DefinitionUploadQuerySerializer,
+    DefinitionUploadSerializer,
+)
 
 _AUTH_ERRORS = {
     401: error_response("Not authenticated."),
@@ -50,19 +54,23 @@ class DefinitionListCreateView(GenericAPIView[Any]):
 
     @extend_schema(
         operation_id="definitions_deploy",
+        parameters=[DefinitionUploadQuerySerializer],
         request={"multipart/form-data": DefinitionUploadSerializer},
         responses={
             201: OpenApiResponse(DefinitionSerializer, description="Deployed as a new version."),
             200: OpenApiResponse(DefinitionSerializer, description="Same content already deployed."),
             400: error_response(
                 "`invalid_model` (details list every problem with code, message, element_id, "
-                "line), `file_too_large`, `empty_file`, or `invalid_input` naming the missing field.",
+                "line), `file_too_large`, `empty_file`, or `invalid_input` naming the missing field "
+                "or an unknown `profile`.",
             ),
             **_AUTH_ERRORS,
         },
     )
     def post(self, request: Request) -> Response:
         """Deploy an uploaded model; the same content again returns the existing version."""
+        query = DefinitionUploadQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         upload = DefinitionUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         file = upload.validated_data["file"]
@@ -71,7 +79,8 @@ class DefinitionListCreateView(GenericAPIView[Any]):
         # RolePermission let only signed-in analysts this far; the isinstance narrows the type.
         user = request.user if isinstance(request.user, User) else None
         definition, created = services.definition_deploy(
-            filename=file.name or "", content=content, deployed_by=user
+            filename=file.name or "", content=content, deployed_by=user,
+            profile=query.validated_data["profile"],
         )
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(DefinitionSerializer(definition).data, status=code)

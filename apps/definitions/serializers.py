@@ -16,6 +16,18 @@ class DefinitionUploadSerializer(serializers.Serializer[None]):
     )
 
 
+class DefinitionUploadQuerySerializer(serializers.Serializer[None]):
+    """`POST /definitions/?profile=`: which validation profile the upload must pass."""
+
+    profile = serializers.ChoiceField(
+        # The profiles of `bpmn.validate`; a test keeps the two lists equal.
+        choices=["default", "strict"], default="default", required=False,
+        help_text="`default`, or `strict` to also enforce the BPMN rules Patchbay relaxes by design "
+                  "(typed formal expressions, operationRef on message events, scriptFormat; see "
+                  "docs/writing-models.md).",
+    )
+
+
 class DefinitionProblemSerializer(serializers.Serializer[None]):
     """One validation problem: a stored warning, or an entry of an `invalid_model` error's details."""
 

@@ -78,17 +78,18 @@ class _Run:
     instances: list[_Instance] = field(default_factory=list)
     steps: int = 0
     outbox: list[ThrownMessage] = field(default_factory=list)
+    profile: str = "default"  # the validation profile deployments must pass (`bpmn.validate`)
     broadcasts: list[tuple[ThrownSignal, _Instance]] = field(default_factory=list)  # (signal, thrower)
 
 
-def run_test(engine: Engine, root: Path, test: dict[str, Any]) -> TestResult:
-    """Run every case of one betsy test (an entry of `expected.json`)."""
+def run_test(engine: Engine, root: Path, test: dict[str, Any], *, profile: str = "default") -> TestResult:
+    """Run every case of one betsy test (an entry of `expected.json`), deploying under `profile`."""
     result = TestResult(name=test["name"], group=test["group"], file=test["file"])
     content = (root / test["file"]).read_bytes()
     adapted = adapter.adapt(content, Path(test["file"]).name)
     deployments = _deployments(adapted.content, Path(test["file"]).name, test["name"])
     for case in test["test_cases"]:
-        result.cases.append(_run_case(engine, deployments, adapted, test["name"], case))
+        result.cases.append(_run_case(engine, deployments, adapted, test["name"], case, profile=profile))
     return result
 
 
@@ -106,8 +107,8 @@ def _deployments(content: bytes, filename: str, main: str) -> dict[str, ModelSou
 
 
 def _run_case(engine: Engine, deployments: dict[str, ModelSource], adapted: adapter.AdaptedModel, main: str,
-              case: dict[str, Any]) -> CaseResult:
-    run = _Run(engine, deployments, Trace(adapted.tokens, adapted.looped))
+              case: dict[str, Any], *, profile: str) -> CaseResult:
+    run = _Run(engine, deployments, Trace(adapted.tokens, adapted.looped), profile=profile)
     expected = list(case["expected_trace"])
     reason = _execute(run, main, case)
     actual = run.trace.entries()
@@ -123,7 +124,7 @@ def _execute(run: _Run, main: str, case: dict[str, Any]) -> str:
         return f"; no process {main!r} in the model"
     names = [PARALLEL_PROCESS, main] if case.get("parallel_process") else [main]
     for name in names:
-        problem = _deploy_problem(run.deployments.get(name), name)
+        problem = _deploy_problem(run.deployments.get(name), name, run.profile)
         if problem:
             run.trace.mark("ERROR_deployment")
             return f"; deployment rejected: {problem}"
@@ -141,10 +142,10 @@ def _execute(run: _Run, main: str, case: dict[str, Any]) -> str:
     return ""
 
 
-def _deploy_problem(source: ModelSource | None, name: str) -> str:
+def _deploy_problem(source: ModelSource | None, name: str, profile: str) -> str:
     if source is None:
         return f"no process {name!r} in the model"
-    report = validate(source)
+    report = validate(source, profile=profile)
     if report.ok:
         return ""
     first = report.errors[0] if report.errors else None
@@ -249,7 +250,7 @@ def _starts(run: _Run, kind: str, name: str) -> list[tuple[ModelSource, str]]:
     """(deployment, start event) of every deployment with a `kind` start event for `name`, one each."""
     found = []
     for source in run.deployments.values():
-        if not validate(source).ok:
+        if not validate(source, profile=run.profile).ok:
             continue
         for event in run.engine.start_events(source):
             if event.kind == kind and name in (event.message_name, event.signal_name):

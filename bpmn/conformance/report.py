@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from typing import Any
 
+_REJECTED_BY = re.compile(r"deployment rejected: ([\w.]+)")
 _STATUS = ((1.0, "runs"), (0.5, "partly"), (0.0001, "partly"), (0.0, "not yet"))
 
 
@@ -21,16 +24,25 @@ def console_lines(results: dict[str, Any], *, verbose: bool = True) -> list[str]
         for entry in results["miwg"]:
             state = "deployed" if entry["deployed"] else ("uploaded" if entry["uploaded"] else "CRASHED")
             lines.append(f"MIWG {entry['file']}: {state}" + (f" - {entry['reason']}" if entry["reason"] else ""))
+        for entry in results.get("strict", {}).get("invalid", []):
+            if not entry["rejected"]:
+                lines.append(f"ACCEPTED invalid model under the strict profile {entry['file']}")
     f = results["figures"]
-    lines += [
-        f"betsy tests passed: {f['tests_passed']} of {f['tests_of']}",
-        f"betsy cases passed: {f['cases_passed']} of {f['cases_of']}",
-        f"invalid models rejected: {f['invalid_rejected']} of {f['invalid_of']} "
-        f"({f['invalid_rejected_by_rule']} by a named static rule)",
-        f"MIWG models uploaded: {f['miwg_uploaded']} of {f['miwg_of']}, "
-        f"deployed: {f['miwg_deployed']} of {f['miwg_of']}",
-    ]
+    lines += _profile_lines(f, "", "default profile")
+    if "strict_tests_passed" in f:
+        lines += _profile_lines(f, "strict_", "strict profile")
+    lines.append(f"MIWG models uploaded: {f['miwg_uploaded']} of {f['miwg_of']}, "
+                 f"deployed: {f['miwg_deployed']} of {f['miwg_of']}")
     return lines
+
+
+def _profile_lines(f: dict[str, int], prefix: str, label: str) -> list[str]:
+    return [
+        f"betsy tests passed ({label}): {f[prefix + 'tests_passed']} of {f[prefix + 'tests_of']}",
+        f"betsy cases passed ({label}): {f[prefix + 'cases_passed']} of {f[prefix + 'cases_of']}",
+        f"invalid models rejected ({label}): {f[prefix + 'invalid_rejected']} of {f[prefix + 'invalid_of']} "
+        f"({f[prefix + 'invalid_rejected_by_rule']} by a named static rule)",
+    ]
 
 
 def _status(passed: int, of: int) -> str:
@@ -49,14 +61,18 @@ def markdown(summary: dict[str, Any]) -> str:
         "Patchbay runs the engine-neutral [betsy](https://github.com/uniba-dsg/betsy) conformance suite and",
         "the BPMN MIWG reference models through its own `bpmn.validate` and `bpmn.Engine` (`make conformance`).",
         "",
-        "| figure | result |", "|---|---|",
-        f"| betsy tests passed | {f['tests_passed']} of {f['tests_of']} |",
-        f"| betsy test cases passed | {f['cases_passed']} of {f['cases_of']} |",
-        f"| invalid models rejected at upload | {f['invalid_rejected']} of {f['invalid_of']} "
-        f"({f['invalid_rejected_by_rule']} by a named static rule) |",
-        f"| MIWG models uploaded | {f['miwg_uploaded']} of {f['miwg_of']} |",
-        f"| MIWG models deployed | {f['miwg_deployed']} of {f['miwg_of']} |",
-        "", "## Per group", "", "| group | tests passed |", "|---|---|",
+        "Models are validated under Patchbay's default profile, which relaxes a few BPMN rules by design,",
+        "and under the opt-in strict profile, which enforces them (docs/writing-models.md, \"Profiles\").",
+        "Each profile's figures come from its own run.",
+        "",
+        "| figure | default profile | strict profile |", "|---|---|---|",
+        _row(f, "betsy tests passed", "tests_passed", "tests_of"),
+        _row(f, "betsy test cases passed", "cases_passed", "cases_of"),
+        _row(f, "invalid models rejected at upload", "invalid_rejected", "invalid_of"),
+        _row(f, "invalid models rejected by a named static rule", "invalid_rejected_by_rule", "invalid_of"),
+        f"| MIWG models uploaded | {f['miwg_uploaded']} of {f['miwg_of']} | |",
+        f"| MIWG models deployed | {f['miwg_deployed']} of {f['miwg_of']} | |",
+        "", "## Per group (default profile)", "", "| group | tests passed |", "|---|---|",
     ]
     out += [f"| {g} | {v['passed']} of {v['of']} |" for g, v in summary["groups"].items()]
     out += ["", "## BPMN constructs (betsy feature sets)", "", "| construct | tests passed | status |", "|---|---|---|"]
@@ -64,14 +80,44 @@ def markdown(summary: dict[str, Any]) -> str:
             for name, v in summary["features"].items()]
     out += ["", "## Failing tests and why", ""]
     out += [f"- **{t['group']}/{t['name']}**: {_one_line(t['reason'])}" for t in summary["failing_tests"]] or ["- none"]
-    out += ["", "## Invalid models accepted (static rules not enforced)", ""]
+    out += ["", "## Invalid models accepted (static rules not enforced by the default profile)", ""]
     out += [f"- `{name}`" for name in summary["invalid_accepted"]] or ["- none"]
-    out += ["", "## Static rules that rejected invalid models", "", "| problem code | models |", "|---|---|"]
-    out += [f"| `{code}` | {count} |" for code, count in summary["invalid_rules"].items()]
+    out += ["", "## Invalid models rejected without naming a static rule (default profile)", ""]
+    out += [f"- `{i['file']}`: `{i['code']}` {_one_line(i['message'], 160)}"
+            for i in summary.get("invalid_not_by_rule", [])] or ["- none"]
+    out += _strict_section(summary.get("strict", {}))
+    out += ["", "## Static rules that rejected invalid models", "",
+            "A model that breaks several rules counts for each.", "",
+            "| problem code | models (default) | models (strict) |", "|---|---|---|"]
+    strict_rules = summary.get("strict", {}).get("invalid_rules", {})
+    out += [f"| `{code}` | {summary['invalid_rules'].get(code, 0)} | {strict_rules.get(code, 0)} |"
+            for code in sorted(set(summary["invalid_rules"]) | set(strict_rules))]
     out += ["", "## MIWG reference models", "", "| model | uploaded | deployed | reason |", "|---|---|---|---|"]
     out += [f"| {m['file']} | {'yes' if m['uploaded'] else 'no'} | {'yes' if m['deployed'] else 'no'} | "
             f"{_one_line(m['reason'])} |" for m in summary["miwg"]]
     return "\n".join(out) + "\n"
+
+
+def _row(f: dict[str, int], label: str, name: str, total: str) -> str:
+    strict = f"{f['strict_' + name]} of {f['strict_' + total]}" if "strict_" + name in f else ""
+    return f"| {label} | {f[name]} of {f[total]} | {strict} |"
+
+
+def _strict_section(strict: dict[str, Any]) -> list[str]:
+    """What the strict profile rejects: betsy tests (by the rule that refused the deployment), invalid models."""
+    if not strict:
+        return []
+    failing = strict.get("failing_tests", [])
+    by_rule = Counter(m.group(1) if (m := _REJECTED_BY.search(t["reason"])) else "run failed" for t in failing)
+    out = ["", "## Strict profile", "", "Betsy tests failing under the strict profile, by what refused them "
+           "(a valid betsy model that breaks a rule the default profile relaxes fails its test here):", "",
+           "| reason | tests |", "|---|---|"]
+    out += [f"| `{code}` | {count} |" for code, count in by_rule.most_common()] or ["| none | 0 |"]
+    out += ["", "Invalid models the strict profile accepts:", ""]
+    out += [f"- `{name}`" for name in strict.get("invalid_accepted", [])] or ["- none"]
+    out += ["", "Invalid models the strict profile rejects without naming a static rule:", ""]
+    out += [f"- `{i['file']}`: `{i['code']}`" for i in strict.get("invalid_not_by_rule", [])] or ["- none"]
+    return out
 
 
 def _one_line(text: str, limit: int = 300) -> str:

@@ -1,7 +1,10 @@
 """The whole conformance run: betsy's execution tests, its invalid models, and the MIWG models.
 
 `run(root)` returns plain JSON-safe results; `summary(results)` keeps what the docs and the CI floors
-need. The corpus lives outside the project (`../shared/conformance` by default, or
+need. Betsy's tests and its invalid models run under both validation profiles: the default one at the
+top level of the results, the strict one (`bpmn.validate(..., profile="strict")`) under "strict", each
+entirely on its own (a test passes under strict only if strict validation deploys its models and the
+run then passes). The corpus lives outside the project (`../shared/conformance` by default, or
 `PATCHBAY_CONFORMANCE_DIR`); nothing here writes files.
 """
 
@@ -23,7 +26,9 @@ from bpmn.validation import validate
 
 ENV_DIR = "PATCHBAY_CONFORMANCE_DIR"
 FIGURES = ("tests_passed", "cases_passed", "invalid_rejected", "invalid_rejected_by_rule", "miwg_uploaded",
-           "miwg_deployed")
+           "miwg_deployed", "strict_tests_passed", "strict_cases_passed", "strict_invalid_rejected",
+           "strict_invalid_rejected_by_rule")
+STRICT = "strict"
 
 
 def corpus_dir(project_root: Path) -> Path:
@@ -39,19 +44,21 @@ def run(root: Path) -> dict[str, Any]:
         "betsy": run_betsy(root / "betsy"),
         "invalid": run_invalid(root / "betsy" / "bpmn_constraints"),
         "miwg": run_miwg(root / "miwg" / "Reference"),
+        STRICT: {"betsy": run_betsy(root / "betsy", profile=STRICT),
+                 "invalid": run_invalid(root / "betsy" / "bpmn_constraints", profile=STRICT)},
     }
     results["figures"] = figures(results)
     results["seconds"] = round(time.monotonic() - started, 1)
     return results
 
 
-def run_betsy(root: Path) -> list[dict[str, Any]]:
-    """Every betsy execution test, through `bpmn.validate` and `bpmn.Engine`."""
+def run_betsy(root: Path, *, profile: str = "default") -> list[dict[str, Any]]:
+    """Every betsy execution test, through `bpmn.validate` (under `profile`) and `bpmn.Engine`."""
     engine = Engine()
     tests = json.loads((root / "expected.json").read_text(encoding="utf-8"))
     out = []
     for test in tests:
-        result = betsy.run_test(engine, root, test)
+        result = betsy.run_test(engine, root, test, profile=profile)
         out.append({"name": result.name, "group": result.group, "file": result.file, "passed": result.passed,
                     "reason": result.reason, "feature_set": test.get("feature_set", ""),
                     "cases": [{"number": c.number, "passed": c.passed, "expected": c.expected,
@@ -59,15 +66,17 @@ def run_betsy(root: Path) -> list[dict[str, Any]]:
     return out
 
 
-def run_invalid(root: Path) -> list[dict[str, Any]]:
-    """Each invalid model must be rejected; `rule` is the first broken static rule that says why."""
+def run_invalid(root: Path, *, profile: str = "default") -> list[dict[str, Any]]:
+    """Each invalid model must be rejected (under `profile`); `code` is the first broken static rule that
+    says why, `rules` every rule that does."""
     out = []
     for path in sorted(root.rglob("*.bpmn")):
-        report = validate(ModelSource(path.name, path.read_bytes()))
+        report = validate(ModelSource(path.name, path.read_bytes()), profile=profile)
         rules = [p for p in report.errors if p.code.startswith(CODE_PREFIX)]
         first = rules[0] if rules else (report.errors[0] if report.errors else None)
         out.append({"file": str(path.relative_to(root)), "folder": path.parent.name, "rejected": not report.ok,
                     "by_rule": bool(rules), "code": first.code if first else None,
+                    "rules": sorted({p.code for p in rules}),
                     "message": first.message if first else "accepted",
                     "element_id": first.element_id if first else None,
                     "line": first.line if first else None})
@@ -114,16 +123,24 @@ def _deploy(engine: Engine, source: ModelSource) -> tuple[bool, str]:
 
 
 def figures(results: dict[str, Any]) -> dict[str, int]:
-    """The headline numbers (each with its `_of` total)."""
-    tests, invalid, miwg = results["betsy"], results["invalid"], results["miwg"]
+    """The headline numbers (each with its `_of` total); `strict_*` are the same under the strict profile."""
+    miwg = results["miwg"]
+    out = {**_profile_figures(results["betsy"], results["invalid"]),
+           "miwg_uploaded": sum(m["uploaded"] for m in miwg), "miwg_deployed": sum(m["deployed"] for m in miwg),
+           "miwg_of": len(miwg)}
+    if STRICT in results:
+        strict = _profile_figures(results[STRICT]["betsy"], results[STRICT]["invalid"])
+        out.update({f"{STRICT}_{name}": value for name, value in strict.items()})
+    return out
+
+
+def _profile_figures(tests: list[dict[str, Any]], invalid: list[dict[str, Any]]) -> dict[str, int]:
     cases = [c for t in tests for c in t["cases"]]
     return {
         "tests_passed": sum(t["passed"] for t in tests), "tests_of": len(tests),
         "cases_passed": sum(c["passed"] for c in cases), "cases_of": len(cases),
         "invalid_rejected": sum(i["rejected"] for i in invalid), "invalid_of": len(invalid),
         "invalid_rejected_by_rule": sum(i["rejected"] and i["by_rule"] for i in invalid),
-        "miwg_uploaded": sum(m["uploaded"] for m in miwg), "miwg_deployed": sum(m["deployed"] for m in miwg),
-        "miwg_of": len(miwg),
     }
 
 
@@ -145,9 +162,33 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
         "failing_tests": [{"name": t["name"], "group": t["group"], "reason": t["reason"]}
                           for t in results["betsy"] if not t["passed"]],
         "invalid_accepted": [i["file"] for i in results["invalid"] if not i["rejected"]],
-        "invalid_rules": dict(sorted(Counter(i["code"] for i in results["invalid"] if i["by_rule"]).items())),
+        "invalid_rules": _rule_counts(results["invalid"]),
+        "invalid_not_by_rule": _not_by_rule(results["invalid"]),
+        STRICT: _strict_summary(results[STRICT]) if STRICT in results else {},
         "miwg": [{"file": m["file"], "uploaded": m["uploaded"], "deployed": m["deployed"], "reason": m["reason"]}
                  for m in results["miwg"]],
+    }
+
+
+def _rule_counts(invalid: list[dict[str, Any]]) -> dict[str, int]:
+    """How many invalid models each rule rejected (a model broken in two ways counts for both rules)."""
+    return dict(sorted(Counter(code for i in invalid if i["by_rule"] for code in i.get("rules", [i["code"]])).items()))
+
+
+def _not_by_rule(invalid: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Invalid models rejected only by a generic check, with the first problem found."""
+    return [{"file": i["file"], "code": i["code"], "message": i["message"]}
+            for i in invalid if i["rejected"] and not i["by_rule"]]
+
+
+def _strict_summary(strict: dict[str, Any]) -> dict[str, Any]:
+    """What the checked-in summary keeps of the strict run: failures and the rules that rejected."""
+    return {
+        "failing_tests": [{"name": t["name"], "group": t["group"], "reason": t["reason"]}
+                          for t in strict["betsy"] if not t["passed"]],
+        "invalid_accepted": [i["file"] for i in strict["invalid"] if not i["rejected"]],
+        "invalid_not_by_rule": _not_by_rule(strict["invalid"]),
+        "invalid_rules": _rule_counts(strict["invalid"]),
     }
 
 

@@ -12,6 +12,8 @@ _MIME = re.compile(r"[A-Za-z0-9][\w!#$&^.+-]*/[A-Za-z0-9][\w!#$&^.+-]*(?:\s*;.*)
 # RFC 3986 in short: a scheme, then no spaces or characters that are never allowed in a URI.
 _URI = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*|##\w+|[^\s:<>\"{}|\\^`]+)")
 # `import/@location` is left out: modelers write plain file names there ("Vacation Approval.dmn").
+# A "%" in a URI starts an escape of two hex digits (RFC 3986, 2.1); anything else is no URI.
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _URI_ATTRIBUTES = ("expressionLanguage", "typeLanguage", "language", "implementation", "namespace",
                    "importType", "targetNamespace")
 
@@ -25,7 +27,7 @@ _ID_NAMESPACES = (
 )
 
 
-@rule("EXT.002", "ids are unique within a document")
+@rule("EXT.002", "ids are unique within a document", on_schema_errors=True)
 def unique_ids(model: Model) -> Iterator[Finding]:
     seen: set[str] = set()
     for element in model.root.iter():
@@ -57,14 +59,14 @@ def mime_types(model: Model) -> Iterator[Finding]:
                 yield at(element, f"{name} '{value}' is not a MIME type")
 
 
-@rule("EXT.014", "URI attributes hold URIs")
+@rule("EXT.014", "URI attributes hold URIs", on_schema_errors=True)
 def uris(model: Model) -> Iterator[Finding]:
     for element in model.root.iter():
         if not tag(element):
             continue
         for name in _URI_ATTRIBUTES:
             value = element.get(name)
-            if value is not None and not _URI.fullmatch(value.strip()):
+            if value is not None and (not _URI.fullmatch(value.strip()) or _BAD_ESCAPE.search(value)):
                 yield at(element, f"{name} '{value}' of {element.get('id') or 'bpmn:' + tag(element)} is not a URI")
 
 

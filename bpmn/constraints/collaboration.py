@@ -1,11 +1,12 @@
-"""Collaboration rules: message flows connect different pools, from senders to receivers."""
+"""Collaboration rules: message flows connect different pools, from senders to receivers; participant
+multiplicities, choreography references and global conversations are well formed."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from bpmn.constraints.model import GATEWAYS, Model, process_of, tag
+from bpmn.constraints.model import GATEWAYS, Model, children, process_of, tag
 from bpmn.constraints.registry import Finding, at, rule
 
 _CATCHING = ("startEvent", "intermediateCatchEvent", "boundaryEvent")
@@ -55,3 +56,70 @@ def _wrong_end(model: Model, element: Any, *, sending: bool) -> bool:
     if kind in (_THROWING if sending else _CATCHING):
         return "message" not in model.definition_kinds(element)
     return kind.startswith("choreography") or kind in ("subChoreography", "callChoreography")
+
+
+@rule("EXT.027", "a choreography or global conversation does not reference a choreography")
+def choreography_refs(model: Model) -> Iterator[Finding]:
+    for element in model.all("choreography", "globalConversation"):
+        for ref in children(element, "choreographyRef"):
+            yield at(element, f"the {tag(element)} {element.get('id')} references choreography "
+                              f"'{(ref.text or '').strip()}'; only a collaboration may")
+
+
+def _number(value: str | None) -> int | None:
+    text = (value or "").strip()
+    return int(text) if text.lstrip("-").isdigit() else None
+
+
+@rule("EXT.029", "a participant multiplicity's minimum is not negative", on_schema_errors=True)
+def multiplicity_minimum(model: Model) -> Iterator[Finding]:
+    for multiplicity in model.all("participantMultiplicity"):
+        minimum = _number(multiplicity.get("minimum"))
+        if minimum is not None and minimum < 0:
+            yield at(multiplicity, f"the participant multiplicity of {_participant(multiplicity)} has minimum "
+                                   f"{minimum}; it must not be negative")
+
+
+@rule("EXT.030", "a participant multiplicity's maximum is at least 1 and not below its minimum",
+      on_schema_errors=True)
+def multiplicity_maximum(model: Model) -> Iterator[Finding]:
+    for multiplicity in model.all("participantMultiplicity"):
+        minimum = _number(multiplicity.get("minimum")) or 0
+        maximum = _number(multiplicity.get("maximum"))
+        if maximum is not None and (maximum < 1 or maximum < minimum):
+            yield at(multiplicity, f"the participant multiplicity of {_participant(multiplicity)} has maximum "
+                                   f"{maximum} and minimum {minimum}; the maximum must be at least 1 and at "
+                                   "least the minimum")
+
+
+def _participant(multiplicity: Any) -> str:
+    parent = multiplicity.getparent()
+    return str(parent.get("id")) if parent is not None and parent.get("id") else "a participant"
+
+
+# What a global conversation may hold besides participants and message flows (BPMN 2.0.2, 9.4.4): it
+# is a reusable conversation "signature", with no conversation nodes, associations or artifacts.
+_NOT_IN_GLOBAL_CONVERSATION = ("conversation", "subConversation", "callConversation", "conversationLink",
+                               "participantAssociation", "messageFlowAssociation", "conversationAssociation",
+                               "association", "group", "textAnnotation")
+
+
+@rule("EXT.032", "a global conversation holds no conversation nodes, associations or artifacts")
+def global_conversation_contents(model: Model) -> Iterator[Finding]:
+    for conversation in model.all("globalConversation"):
+        for child in children(conversation, *_NOT_IN_GLOBAL_CONVERSATION):
+            yield at(child, f"the global conversation {conversation.get('id')} must not contain the "
+                            f"{tag(child)} {child.get('id') or ''}".rstrip())
+
+
+@rule("EXT.033", "a collaboration and the choreography it references agree on isClosed")
+def closed_choreography(model: Model) -> Iterator[Finding]:
+    for collaboration in model.all("collaboration"):
+        for ref in children(collaboration, "choreographyRef"):
+            choreography = model.ref(ref.text)
+            if choreography is None or tag(choreography) != "choreography":
+                continue  # REF.001 reports references that do not resolve
+            mine, theirs = collaboration.get("isClosed", "false"), choreography.get("isClosed", "false")
+            if mine != theirs:
+                yield at(collaboration, f"the collaboration {collaboration.get('id')} has isClosed={mine} but the "
+                                        f"choreography {choreography.get('id')} it references has isClosed={theirs}")

@@ -154,3 +154,19 @@ def call_io(model: Model) -> Iterator[Finding]:
                 if not _same_item(model, own.get("itemSubjectRef"), other.get("itemSubjectRef")):
                     yield at(own, f"data {word[:-1]} {own.get('id')} of the call activity {call.get('id')} has "
                                   f"another item definition than {other.get('id')} of {called.get('id')}")
+
+
+@rule("EXT.076", "a data object reference with a state is named '<data object name> [<state>]'")
+def state_names(model: Model) -> Iterator[Finding]:
+    # BPMN 2.0.2, 10.4.1: the state of a data object reference is shown in brackets after the name of
+    # the data object it refers to; a reference named otherwise names another object or state.
+    for reference in model.all("dataObjectReference"):
+        states = [s.get("name") for s in children(reference, "dataState") if s.get("name")]
+        target = model.ref(reference.get("dataObjectRef"))
+        name = reference.get("name")
+        if not states or name is None or target is None or not target.get("name"):
+            continue
+        expected = f"{target.get('name')} [{states[0]}]"
+        if " ".join(name.split()) != expected:
+            yield at(reference, f"the data object reference {reference.get('id')} is named '{name}'; with state "
+                                f"'{states[0]}' of data object '{target.get('name')}' it must be named '{expected}'")

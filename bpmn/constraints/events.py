@@ -182,19 +182,13 @@ def link_pairs(model: Model) -> Iterator[Finding]:
                                     f"not list '{definition.get('id')}' as a source")
 
 
-@rule("EXT.124", "a link catch event has a source and a link throw event a target")
+@rule("EXT.124", "a link catch event has a source (by source or by a throw event of its name)")
 def link_ends(model: Model) -> Iterator[Finding]:
-    names: dict[tuple[str, Any], list[Any]] = {}
-    for event, definition in _links(model, "intermediateThrowEvent") + _links(model, "intermediateCatchEvent"):
-        names.setdefault((tag(event), definition.get("name")), []).append(event)
+    throws = {definition.get("name") for _, definition in _links(model, "intermediateThrowEvent")}
     for event, definition in _links(model, "intermediateCatchEvent"):
-        named = definition.get("name") and ("intermediateThrowEvent", definition.get("name")) in names
+        named = definition.get("name") and definition.get("name") in throws
         if not children(definition, "source") and not named:
             yield at(event, f"the link catch event {event.get('id')} has no source link throw event")
-    for event, definition in _links(model, "intermediateThrowEvent"):
-        named = definition.get("name") and ("intermediateCatchEvent", definition.get("name")) in names
-        if not children(definition, "target") and not named:
-            yield at(event, f"the link throw event {event.get('id')} has no target link catch event")
 
 
 @rule("EXT.062", "an ad-hoc sub-process holds no start or end events")
@@ -203,3 +197,29 @@ def adhoc_events(model: Model) -> Iterator[Finding]:
         for event in children(sub, "startEvent", "endEvent"):
             yield at(event, f"the ad-hoc sub-process {sub.get('id')} must not contain the {tag(event)} "
                             f"{event.get('id')}")
+
+
+@rule("EXT.125", "a link throw event names exactly one target (by target or by a catch event of its name)")
+def link_targets(model: Model) -> Iterator[Finding]:
+    catches = {definition.get("name") for _, definition in _links(model, "intermediateCatchEvent")}
+    for event, definition in _links(model, "intermediateThrowEvent"):
+        targets = children(definition, "target")
+        if len(targets) > 1:
+            yield at(event, f"the link throw event {event.get('id')} names {len(targets)} targets; a link "
+                            "jumps to exactly one catch event")
+        elif not targets and not (definition.get("name") and definition.get("name") in catches):
+            yield at(event, f"the link throw event {event.get('id')} has no target: no link catch event is named "
+                            f"'{definition.get('name') or ''}' and it names no <target>")
+
+
+@rule("EXT.126", "a link jumps within one process level")
+def link_levels(model: Model) -> Iterator[Finding]:
+    for event, definition in _links(model, "intermediateThrowEvent"):
+        for target_ref in (c.text or "" for c in children(definition, "target")):
+            target = model.ref(target_ref)
+            if target is None or tag(target) != "linkEventDefinition":
+                continue  # REF.001 reports references that do not resolve
+            catch = target.getparent()
+            if catch is not None and container_of(catch) is not container_of(event):
+                yield at(event, f"the link throw event {event.get('id')} targets {catch.get('id')} on another "
+                                "process level; a link cannot leave or enter a sub-process")

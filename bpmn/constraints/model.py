@@ -26,7 +26,13 @@ CONTAINERS = ("process", *SUBPROCESSES)
 
 
 def tag(element: Any) -> str:
-    """The BPMN local name of an element ('' for other namespaces, comments and PIs)."""
+    """The BPMN local name of an element ('' for none, other namespaces, comments and PIs).
+
+    None is allowed because lookups such as `container_of` find nothing for elements outside a
+    process (a start event in a choreography): rules must treat that as "no such element", not crash.
+    """
+    if element is None:
+        return ""
     name = element.tag
     return name[len(BPMN):] if isinstance(name, str) and name.startswith(BPMN) else ""
 
@@ -46,21 +52,26 @@ def local_ref(value: str | None) -> str:
     return (value or "").strip().rsplit(":", 1)[-1]
 
 
+PROFILES = ("default", "strict")
+
+
 @dataclass
 class Model:
     """One BPMN document, indexed for the rules."""
 
     name: str  # the file name, for problems
     root: Any
+    # "strict" also enforces the rules Patchbay relaxes by design (docs/writing-models.md, "Profiles").
+    profile: str = "default"
     by_id: dict[str, Any] = field(default_factory=dict)
     # (container, "sourceRef" | "targetRef", node id) -> flows; built once, so rules stay linear.
     _flow_index: dict[tuple[int, str, str], list[Any]] | None = None
 
     @classmethod
-    def of(cls, name: str, tree: Any) -> Model:
+    def of(cls, name: str, tree: Any, *, profile: str = "default") -> Model:
         """Index a parsed document (the first element wins when an id repeats; rule EXT.002 reports it)."""
         root = tree.getroot() if hasattr(tree, "getroot") else tree
-        model = cls(name, root)
+        model = cls(name, root, profile=profile)
         for element in root.iter():
             element_id = element.get("id") if isinstance(element.tag, str) else None
             if element_id and element_id not in model.by_id:
@@ -100,6 +111,11 @@ class Model:
         inline = children(event, *EVENT_DEFINITIONS)
         referenced = [self.ref(text) for text in texts(event, "eventDefinitionRef")]
         return inline + [r for r in referenced if r is not None]
+
+    @property
+    def strict(self) -> bool:
+        """Whether the strict profile is on."""
+        return self.profile == "strict"
 
     def definition_kinds(self, event: Any) -> list[str]:
         """'message', 'timer', ... for each event definition of an event."""

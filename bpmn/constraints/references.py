@@ -61,6 +61,8 @@ _TEXTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("dataOutputAssociation", "sourceRef"): ("dataOutput",),
     ("dataOutputAssociation", "targetRef"): _ITEM_AWARE,
     ("*", "categoryValueRef"): ("categoryValue",),
+    ("linkEventDefinition", "source"): ("linkEventDefinition",),
+    ("linkEventDefinition", "target"): ("linkEventDefinition",),
 }
 
 

@@ -3,6 +3,13 @@
 A rule is a function over a `Model` that yields findings; `rule("EXT.023", "...")` registers it under
 the rule id of the BPMN 2.0 constraint it checks (the ids of betsy's catalogue of the specification's
 static constraints). A rule module needs no dispatch code: importing it registers its rules.
+
+Two flags say when a rule runs:
+- `on_schema_errors`: the rule judges only what it reads directly (ids, attribute values, how many of
+  an element there are), so it still runs on a document the XSD rejects, and names the BPMN rule
+  behind a schema error that would otherwise only say "not expected" or "not a valid xs:ID";
+- `strict_only`: a rule Patchbay relaxes by design (docs/writing-models.md, "Profiles"), checked
+  only with `profile="strict"`.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ class Rule:
     rule_id: str
     summary: str
     check: RuleFunction
+    on_schema_errors: bool = False
+    strict_only: bool = False
 
     @property
     def code(self) -> str:
@@ -42,18 +51,33 @@ class Rule:
 RULES: list[Rule] = []
 
 
-def rule(rule_id: str, summary: str) -> Callable[[RuleFunction], RuleFunction]:
-    """Register a rule function under `rule_id`."""
+def rule(rule_id: str, summary: str, *, on_schema_errors: bool = False,
+         strict_only: bool = False) -> Callable[[RuleFunction], RuleFunction]:
+    """Register a rule function under `rule_id` (see the module docstring for the flags)."""
     def register(check: RuleFunction) -> RuleFunction:
-        RULES.append(Rule(rule_id, summary, check))
+        RULES.append(Rule(rule_id, summary, check, on_schema_errors=on_schema_errors, strict_only=strict_only))
         return check
     return register
 
 
-def run_rules(model: Model) -> Iterator[tuple[Rule, Finding]]:
-    """Every finding of every registered rule on one document."""
-    for registered in RULES:
-        for finding in registered.check(model):
+def applicable(model: Model, *, schema_valid: bool) -> list[Rule]:
+    """The rules that run on this document: by profile, and by whether the XSD accepted it."""
+    return [r for r in RULES if (schema_valid or r.on_schema_errors) and (model.strict or not r.strict_only)]
+
+
+def run_rules(model: Model, rules: list[Rule] | None = None) -> Iterator[tuple[Rule, Finding | Exception]]:
+    """Every finding of the given (default: all applicable) rules on one document.
+
+    A rule that raises yields the exception instead of findings, so that one rule's bug on an odd
+    (untrusted) document costs that rule only, not the whole validation report.
+    """
+    for registered in rules if rules is not None else applicable(model, schema_valid=True):
+        try:
+            findings = list(registered.check(model))
+        except Exception as exc:  # reported by the caller as a validator problem of this document
+            yield registered, exc
+            continue
+        for finding in findings:
             yield registered, finding
 
 

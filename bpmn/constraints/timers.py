@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from bpmn.constraints.model import XSI_TYPE, Model, local_ref
+from bpmn.constraints.model import XSI_TYPE, Model, children, local_ref, tag
 from bpmn.constraints.registry import Finding, at, rule
 from bpmn.parser import SPIFF_NS
 from bpmn.timers import TimerKind, is_iso_cycle, is_iso_datetime, is_iso_duration
@@ -87,3 +87,13 @@ def time_cycles(model: Model) -> Iterator[Finding]:
 def time_durations(model: Model) -> Iterator[Finding]:
     yield from _broken_literals(model, "timeDuration", "duration")
 
+
+
+@rule("EXT.131", "a timer has at most one of timeDate, timeCycle and timeDuration", on_schema_errors=True)
+def one_timer_value(model: Model) -> Iterator[Finding]:
+    for definition in model.all("timerEventDefinition"):
+        given = [tag(c) for c in children(definition, "timeDate", "timeCycle", "timeDuration")]
+        if len(given) > 1:
+            event = definition.getparent()
+            yield at(definition, f"the timer of {event.get('id') if event is not None else 'an event'} has "
+                                 f"{' and '.join(given)}; give exactly one of them")

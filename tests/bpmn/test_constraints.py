@@ -41,8 +41,8 @@ def test_every_rule_has_an_id_a_summary_and_a_code():
 
 
 def test_ids_are_unique():
-    # validate() reports a repeated id as a schema error (xs:ID) and then skips the rules for that file;
-    # the rule itself still names the second element (for trees that bypass the schema).
+    # validate() also reports a repeated id as a schema error (xs:ID); EXT.002 runs on such files too
+    # (on_schema_errors) and names the second element.
     source = model(START_END + '<bpmn:task id="start"/>\n' + flow("f1", "start", "end"))
     found = [p for p in check([("m.bpmn", parse_xml(source.content, "m.bpmn"))]) if p.code == "bpmn_rule_ext002"]
     assert [(p.element_id, p.line) for p in found] == [("start", 6)]

@@ -164,8 +164,10 @@ def test_all_schema_errors_are_collected():
 def test_unsupported_elements_are_located(element, element_id):
     body = f"{START}\n{element}\n{END}\n{flows('start', 'end')}"
     report = validate(source(body))
-    found = [(p.code, p.element_id, p.line) for p in report.problems]
-    assert found == [("unsupported_element", element_id, 8)]
+    generic = [(p.code, p.element_id, p.line) for p in report.problems if not p.code.startswith("bpmn_rule_")]
+    assert generic == [("unsupported_element", element_id, 8)]
+    # The element is also unconnected: the BPMN rules it breaks name it too, never another element.
+    assert {p.element_id for p in report.problems} == {element_id}
 
 
 def test_compensation_boundary_event_needs_a_handler():
@@ -188,7 +190,8 @@ def test_compensation_event_subprocess_is_unsupported():
 
 def test_no_start_event():
     report = validate(source(f'<bpmn:task id="t" />\n{END}\n{flows("t", "end")}'))
-    assert [(p.code, p.element_id, p.line) for p in report.problems] == [("no_start_event", "proc", 6)]
+    assert [(p.code, p.element_id, p.line) for p in report.problems] == [
+        ("no_start_event", "proc", 6), ("bpmn_rule_ext097", "proc", 6)]
 
 
 def test_event_subprocess_start_does_not_count():
@@ -276,6 +279,7 @@ def test_every_expression_site_is_checked():
         ("invalid_script", "pre_post", 11),
         ("invalid_expression", "call", 18),
         ("invalid_expression", "each", 25),
+        ("bpmn_rule_ext012", "each", 25),  # "(" is no expression at all: natural language for BPMN
         ("invalid_expression", "each", 26),
         ("invalid_expression", "again", 30),
         ("invalid_expression", "collect", 33),
@@ -303,8 +307,11 @@ def test_timers_of_every_kind():
 {flows("every_hour", "stopped")}
 <bpmn:sequenceFlow id="f_wrong" sourceRef="wrong_kind" targetRef="stopped" />"""
     report = validate(source(body))
+    # The date without an offset is neither an ISO 8601 literal nor an expression, so it also breaks
+    # EXT.012 (an untyped text that cannot be read as a formal expression); the empty one EXT.013.
     assert [(p.code, p.element_id, p.line) for p in report.problems] == [
-        ("invalid_timer", "by_date", 9), ("invalid_timer", "wrong_kind", 16), ("invalid_timer", "empty", 18)]
+        ("invalid_timer", "by_date", 9), ("bpmn_rule_ext012", "by_date", 9), ("invalid_timer", "wrong_kind", 16),
+        ("invalid_timer", "empty", 18), ("bpmn_rule_ext013", "empty", 18)]
     assert "offset" in report.problems[0].message
 
 

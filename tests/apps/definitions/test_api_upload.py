@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.definitions.models import ProcessDefinition
+from apps.definitions.serializers import DefinitionUploadQuerySerializer
+from bpmn.constraints import PROFILES
 from tests.apps.definitions.samples import bpmn_model, hostile_model, invalid_model, service_task, zip_of
 
 URL = "/api/v1/definitions/"
@@ -153,3 +155,41 @@ def test_an_anonymous_upload_gets_401(anon_client, db):
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
     assert not ProcessDefinition.objects.exists()
+
+
+def test_the_strict_profile_rejects_what_the_default_profile_deploys(analyst_client):
+    # The sample's script task names no scriptFormat: BPMN requires one (EXT.053), the default profile
+    # relaxes it, the strict profile does not.
+    strict = analyst_client.post(URL + "?profile=strict", {"file": SimpleUploadedFile("m.bpmn", bpmn_model())},
+                                 format="multipart")
+
+    assert strict.status_code == 400
+    error = strict.json()["error"]
+    assert error["code"] == "invalid_model"
+    assert ("bpmn_rule_ext053", "do_work") in {(d["code"], d.get("element_id")) for d in error["details"]}
+    assert ProcessDefinition.objects.count() == 0
+    assert upload(analyst_client, bpmn_model()).status_code == 201
+
+
+def test_a_strict_upload_of_already_deployed_bytes_is_validated_again(analyst_client):
+    assert upload(analyst_client, bpmn_model()).status_code == 201
+
+    strict = analyst_client.post(URL + "?profile=strict", {"file": SimpleUploadedFile("m.bpmn", bpmn_model())},
+                                 format="multipart")
+
+    assert strict.status_code == 400
+    assert ProcessDefinition.objects.count() == 1
+
+
+def test_an_unknown_profile_names_the_query_parameter(analyst_client):
+    response = analyst_client.post(URL + "?profile=lenient", {"file": SimpleUploadedFile("m.bpmn", bpmn_model())},
+                                   format="multipart")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_input"
+    assert [d["field"] for d in error["details"]] == ["profile"]
+
+
+def test_the_api_offers_exactly_the_profiles_of_the_engine():
+    assert list(DefinitionUploadQuerySerializer().fields["profile"].choices) == list(PROFILES)
