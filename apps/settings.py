@@ -167,7 +167,7 @@ LOGIN_REDIRECT_URL = "/"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "apps.core.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -227,13 +227,28 @@ CELERY_TIMEZONE = "UTC"
 # costs ~20 ms of CPU on the project machine, more than a whole step.
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 CELERY_BEAT_SCHEDULE = {
+    # Instance timers: claims those due within PATCHBAY_TIMER_LOOKAHEAD_MS and sends them to the
+    # pool with eta (apps.instances.timers_sweep). The lookahead must exceed this interval.
     "fire-due-timers": {"task": "apps.instances.tasks.fire_due_timers", "schedule": 1.0},
+    # Separate tasks, so a long timer backlog and these never hold each other up.
+    "fire-start-timers": {"task": "apps.instances.tasks.fire_start_timers", "schedule": 1.0},
+    "route-pending-messages": {"task": "apps.instances.tasks.route_pending_messages", "schedule": 1.0},
     # Outbox backstop: due retries, lost messages, calls whose worker died (apps.integrations).
     "sweep-outbox": {"task": "apps.integrations.tasks.sweep_outbox", "schedule": 1.0},
     # SLA clocks: pause/resume, at-risk and breaches within about a second (apps.sla.sweep).
     "sweep-sla": {"task": "apps.sla.tasks.sweep_deadlines", "schedule": 1.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Instance timers (apps.instances.timers_sweep, docs/operations.md "Timers"). The sweep claims timers
+# due within the lookahead (> the 1 s beat interval, so none waits for the next tick) and sends them
+# in batches of at most BATCH_SIZE whose due times span at most BATCH_SPAN_MS, each with eta = its
+# latest due time. A claim not fired within LEASE_SECONDS (lost message, killed worker) is claimed
+# and sent again; keep it above the longest normal queue wait. At most MAX_IN_FLIGHT claims are open.
+PATCHBAY_TIMER_LOOKAHEAD_MS = env_int("PATCHBAY_TIMER_LOOKAHEAD_MS", 2500)
+PATCHBAY_TIMER_BATCH_SIZE = env_int("PATCHBAY_TIMER_BATCH_SIZE", 20)
+PATCHBAY_TIMER_BATCH_SPAN_MS = env_int("PATCHBAY_TIMER_BATCH_SPAN_MS", 100)
+PATCHBAY_TIMER_LEASE_SECONDS = env_int("PATCHBAY_TIMER_LEASE_SECONDS", 30)
+PATCHBAY_TIMER_MAX_IN_FLIGHT = env_int("PATCHBAY_TIMER_MAX_IN_FLIGHT", 2000)
 
 # External systems (apps.integrations, docs/operations.md "External systems"). One Celery queue per
 # system; workers must consume these besides `engine` (scripts/run_stack.py has the same default).
@@ -289,6 +304,9 @@ PATCHBAY_SANDBOX_DEFAULTS = env_json_object("PATCHBAY_SANDBOX_DEFAULTS", {})
 # SLA (docs/sla.md): the business calendar `calendar="business"` means (a data migration creates
 # `austria`: Mon-Fri 08:00-17:00 Europe/Vienna, Austrian public holidays).
 PATCHBAY_SLA_DEFAULT_CALENDAR = env_str("PATCHBAY_SLA_DEFAULT_CALENDAR", "austria")
+# How long a process may use the SLA overrides it read (apps.sla.policies.overrides_for_step), in ms: an
+# override saved through the API applies to clocks started by other processes within this time.
+PATCHBAY_SLA_POLICY_CACHE_MS = env_int("PATCHBAY_SLA_POLICY_CACHE_MS", 1000)
 # Escalation emails go through Django's email backend (SMTP settings: EMAIL_HOST ... as usual).
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
                         if DEMO_MODE or DEBUG else "django.core.mail.backends.smtp.EmailBackend")

@@ -19,7 +19,8 @@ from bpmn.harvest import Observation
 from bpmn.parser import CompiledModel, run_with_deep_stack
 from bpmn.script_engine import RestrictedScriptEngine
 from bpmn.spec_cache import SpecCache
-from bpmn.types import ModelSource, StartEventInfo, StartTrigger, StepResult
+from bpmn.traits import model_traits
+from bpmn.types import ModelSource, ModelTraits, StartEventInfo, StartTrigger, StepResult
 from bpmn.workflow import PatchbayWorkflow
 
 Command = Callable[[Any, runner.StepLog], None]
@@ -40,12 +41,25 @@ class Engine:
         self.specs = SpecCache(spec_cache_size)
         self.script_engine = RestrictedScriptEngine(limits)
         self.max_rounds = max_rounds
+        self._traits: dict[str, ModelTraits] = {}
 
     # -- commands ----------------------------------------------------------------------------------
 
     def start_events(self, source: ModelSource) -> list[StartEventInfo]:
         """The start events of the model's executable process (for schedulers and message routing)."""
         return start_events.describe(self.specs.get(source).spec)
+
+    def traits(self, source: ModelSource) -> ModelTraits:
+        """What the model can do at all (e.g. wait for a message), read once per compiled spec."""
+        key = source.content_hash
+        found = self._traits.get(key)
+        if found is None:
+            compiled = self.specs.get(source)
+            found = model_traits(compiled.spec, compiled.subprocess_specs)
+            if len(self._traits) >= self.specs.size:
+                self._traits.clear()  # rare (more models than the spec cache holds); recomputing is cheap
+            self._traits[key] = found
+        return found
 
     def start(self, source: ModelSource, *, variables: dict[str, Any] | None = None,
               trigger: StartTrigger | None = None, now: datetime | None = None) -> StepResult:

@@ -160,6 +160,21 @@ def service_calls_requested(workflow: Any, before: Observation) -> list[ServiceC
     return calls
 
 
+def calls_withdrawn(workflow: Any, before: Observation) -> list[str]:
+    """Call ids of service tasks parked at `before` that are neither parked nor completed now.
+
+    Only an answer completes a parked task, so one that left `STARTED` otherwise (cancelled by a
+    boundary event, an interrupting event sub-process, a terminate end, a cancel, a failed instance)
+    or whose task is gone from the tree leaves a call nobody will read.
+    """
+    if not before.started_service_tasks:
+        return []
+    states = {task.id: task.state for task in all_tasks(workflow)}
+    kept = TaskState.STARTED | TaskState.COMPLETED
+    return sorted(str(task_id) for task_id in before.started_service_tasks
+                  if not states.get(task_id, TaskState.CANCELLED) & kept)
+
+
 def event_definitions(task: Any) -> list[Any]:
     """The event definitions a catching task waits for (the members of a multiple/gateway event)."""
     definition = getattr(task.task_spec, "event_definition", None)

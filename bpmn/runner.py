@@ -244,4 +244,5 @@ def result(workflow: Any, log: StepLog, *, status: InstanceStatus,
         incidents=list(log.incidents),
         audit=audit,
         signals_thrown=signals or [],
+        calls_withdrawn=harvest.calls_withdrawn(workflow, log.before),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
@@ -45,7 +46,7 @@ class ModelSource:
     filename: str
     content: bytes
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
         """sha256 of the uploaded bytes: the identity of a definition version and the spec cache key."""
         return hashlib.sha256(self.content).hexdigest()
@@ -209,3 +210,14 @@ class StepResult:
     audit: list[AuditEvent]
     signals_thrown: list[ThrownSignal] = field(default_factory=list)
     signal_subscriptions: list[SignalSubscription] = field(default_factory=list)
+    # Call ids (`ServiceCallRequest.id`) of service tasks that were parked before the step and lost
+    # their token without an answer (a boundary event, a cancel, a failed instance): their calls are moot.
+    calls_withdrawn: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ModelTraits:
+    """What a model can do at all, so the caller can skip bookkeeping that can never apply to it."""
+
+    catches_messages: bool  # a catch event, receive task, boundary or event sub-process start on a message
+    catches_signals: bool  # the same for signals

@@ -74,8 +74,9 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         ("B1 >= 30% of SpiffWorkflow alone", report["ratios"].get("B1_per_spiff_alone"), 0.30, ">="),
         ("B3 >= 60 instances/s", _figure(report, "B3", "completed_per_s"), 60, ">="),
         ("B4 p99 lateness < 1 s", _figure(report, "B4", "lateness", "p99_ms"), 1000, "<"),
-        ("B5 largest/smallest p99 <= 2x (worst of start, complete, worklist page)",
-         max((b5.get(k, 0.0) for k in ("start_latency_p99", "complete_latency_p99", "worklist_page_latency_p99")),
+        ("B5 largest/smallest p99 <= 2x (worst of start, complete, worklist page and count)",
+         max((b5.get(k, 0.0) for k in ("start_latency_p99", "complete_latency_p99", "worklist_page_latency_p99",
+                                       "worklist_count_latency_p99")),
              default=None) if b5 else None, 2.0, "<="),
     ]
     out = []
@@ -125,7 +126,8 @@ def _b4(f: dict[str, Any]) -> list[str]:
 def _b5(f: dict[str, Any]) -> list[str]:
     return [f"{p['waiting_instances']:>7} waiting: start p99 {p['start_latency']['p99_ms']}, complete p99 "
             f"{p['complete_latency']['p99_ms']}, worklist page p99 {p['worklist_page_latency']['p99_ms']}, "
-            f"count p99 {p['worklist_count_latency']['p99_ms']} ms; "
+            f"count p99 {p['worklist_count_latency']['p99_ms']} "
+            f"(exact {p['worklist_exact_count_latency']['p99_ms']}) ms; "
             f"worker RSS {p['worker_rss_mb']['max_process']} MB" for p in f["points"]]
 
 

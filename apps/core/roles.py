@@ -22,6 +22,11 @@ def user_groups(user: Any) -> set[str]:
     return cached
 
 
+def remember_groups(user: Any, names: Any) -> None:
+    """Cache the user's group names read elsewhere (with the API token), so `user_groups` needs no query."""
+    user._patchbay_groups = set(names)
+
+
 def has_role(user: Any, *roles: str) -> bool:
     """True when the user is a superuser, in the `admin` group, or in one of `roles`."""
     if not user.is_authenticated:

@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from apps.definitions.models import ProcessDefinition
 
@@ -49,13 +50,22 @@ class ProcessInstance(models.Model):
     active_activities = models.JSONField(default=list, blank=True)
     completed_activities = models.JSONField(default=list, blank=True)
     next_timer_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    started_at = models.DateTimeField(auto_now_add=True)
+    # The timer sweep's claim (`apps.instances.timers_sweep`): the `next_timer_at` it handed to a
+    # worker, and until when that hand-over counts. A re-armed timer (a new `next_timer_at`) or an
+    # expired lease (the message was lost) makes the instance claimable again.
+    timer_dispatched_for = models.DateTimeField(null=True, blank=True)
+    timer_lease_until = models.DateTimeField(null=True, blank=True)
+    # Not auto_now_add: the first step runs before the row is inserted and starts SLA clocks from it.
+    started_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # The seq of the last audit event: the pipeline hands out the next ones under the row lock.
     event_seq = models.PositiveIntegerField(default=0)
+    # True while the instance has a running SLA clock (`apps.sla.clock` keeps it): a step of an
+    # instance without clocks, of a process without policies, needs no SLA query at all.
+    sla_clocks = models.BooleanField(default=False)
 
     class Meta:
         ordering = ("-started_at",)

@@ -130,24 +130,64 @@ def _run_step(
         instance = copy.copy(locked) if locked is not None else lock_instance_bounded(instance_id)
         bind_log_context(business_key=instance.business_key)
         _check_applies(instance, command, incident_id)
-        change = _apply(instance, command, now)
-        if incident_id is not None:
-            change.events.extend(resolve_incident(instance=instance, incident_id=incident_id, now=now))
-        append_events(instance=instance, drafts=change.events, actor=actor, now=now)
-        instance.save(update_fields=[*change.update_fields, "event_seq"])
-        if change.result is not None:
-            # After the save, so handlers see the row as the step leaves it.
-            if not _messages_untouched(command, change.result):
-                step_messages_record(instance=instance, result=change.result, now=now)
-            step_signals_record(instance=instance, result=change.result, now=now)  # no query without signals
-            run_effect_handlers(instance, change.result)
+        _step_and_write(instance, command, actor, now, incident_id=incident_id)
         return instance
 
 
-def _messages_untouched(command: Command, result: bpmn.StepResult) -> bool:
-    """A start step that neither subscribes nor throws: the new instance has no subscription rows to
-    diff against, so recording its messages would be a query that finds nothing and writes nothing."""
-    return isinstance(command, StartCommand) and not result.subscriptions and not result.messages_thrown
+def _step_and_write(
+    instance: ProcessInstance, command: Command, actor: str, now: datetime,
+    *, incident_id: int | None = None, insert: bool = False,
+) -> None:
+    """Run the command, write the step's side rows, then the row itself: one UPDATE (or the INSERT of
+    a new instance), last, so the effect handlers' fields ride along."""
+    change = _apply(instance, command, now)
+    if incident_id is not None:
+        change.events.extend(resolve_incident(instance=instance, incident_id=incident_id, now=now))
+    if change.result is not None:
+        change.update_fields.extend(_record_effects(instance, command, change.result, now))
+    append_events(instance=instance, drafts=change.events, actor=actor, now=now)
+    if insert:
+        instance.save(force_insert=True)
+    else:
+        instance.save(update_fields=list(dict.fromkeys([*change.update_fields, "event_seq"])))
+
+
+def _record_effects(instance: ProcessInstance, command: Command, result: bpmn.StepResult, now: datetime) -> list[str]:
+    """Messages, signals and the registered effect handlers; returns the instance fields they set."""
+    traits = get_engine().traits(model_source_for(instance.definition))
+    if traits.catches_messages or result.messages_thrown:
+        step_messages_record(instance=instance, result=result, now=now, catches=traits.catches_messages)
+    step_signals_record(instance=instance, result=result, now=now, catches=traits.catches_signals)
+    return run_effect_handlers(instance, result)
+
+
+def instance_start_new(
+    *, instance: ProcessInstance, command: StartCommand, actor: str, now: datetime | None = None,
+) -> ProcessInstance:
+    """Run the first step of an instance that is not in the database yet, then insert it as it stands.
+
+    `instance` is a new, unsaved row. Nobody else can see it, so it needs no lock, and the step ends
+    with one INSERT instead of an INSERT before and an UPDATE after. A step that fails still leaves
+    the row (as `running`, without a snapshot) with an open incident whose retry re-runs the start.
+    An `IntegrityError` of the INSERT (the unique business key) propagates with nothing written.
+    """
+    now = now or timezone.now()
+    started = time.perf_counter()
+    instance.started_at = now  # SLA clocks count from it before the row exists
+    pristine = copy.copy(instance)
+    with log_context(instance_id=str(instance.pk), business_key=instance.business_key):
+        try:
+            with transaction.atomic():
+                _step_and_write(instance, command, actor, now, insert=True)
+                return instance
+        except (ApiError, DatabaseError):
+            raise
+        except bpmn.CommandRejected as exc:
+            raise Conflict(str(exc), code=exc.code) from exc
+        except Exception as exc:
+            return _record_failure(pristine.pk, command, actor, exc, incident_id=None, now=now, new=pristine)
+        finally:
+            STEP_SECONDS.labels(command=command.kind).observe(time.perf_counter() - started)
 
 
 def _check_applies(instance: ProcessInstance, command: Command, incident_id: int | None) -> None:
@@ -279,8 +319,13 @@ def _record_failure(
     *,
     incident_id: int | None,
     now: datetime,
+    new: ProcessInstance | None = None,
 ) -> ProcessInstance:
-    """In a new transaction (the step's was rolled back), record why the step failed."""
+    """In a new transaction (the step's was rolled back), record why the step failed.
+
+    `new`: the step was the first of an instance that is not in the database yet; it is inserted as
+    it was before the step.
+    """
     failure = _describe_failure(exc)
     logger.warning(
         "step failed: %s",
@@ -289,7 +334,11 @@ def _record_failure(
         extra={"instance_id": str(instance_id), "activity_id": failure.activity_id or None},
     )
     with transaction.atomic():
-        instance = lock_instance_bounded(instance_id)
+        if new is not None:
+            new.save(force_insert=True)
+            instance = new
+        else:
+            instance = lock_instance_bounded(instance_id)
         if incident_id is not None:
             events = [_count_failed_retry(instance, incident_id, failure)]
         else:

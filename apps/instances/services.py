@@ -1,36 +1,29 @@
-"""Writes of the runtime: start, cancel, suspend and resume instances, retry incidents, fire timers.
+"""Writes of the runtime: start, cancel, suspend and resume instances, retry incidents.
 
 Every change to an existing instance is a step of `apps.instances.pipeline.instance_step`, so it
-holds the instance lock and lands in the audit trail.
+holds the instance lock and lands in the audit trail. Timers fire in `apps.instances.timers_sweep`.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import asdict
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
-from django.utils import timezone
+from django.db import IntegrityError
 
 from apps.core.errors import ApiError, Conflict, NotFound
-from apps.core.metrics import TIMER_LATENESS_SECONDS
 from apps.definitions.models import ProcessDefinition
 from apps.definitions.selectors import definition_get_latest, definition_get_version
 from apps.instances.commands import (
     CancelCommand,
-    FireTimersCommand,
     ResumeCommand,
     StartCommand,
     SuspendCommand,
     command_from_json,
 )
-from apps.instances.locking import bound_lock_wait, lock_instance_skip_locked
-from apps.instances.models import Incident, IncidentStatus, InstanceStatus, ProcessInstance
-from apps.instances.pipeline import SYSTEM_ACTOR, instance_step
+from apps.instances.models import Incident, IncidentStatus, ProcessInstance
+from apps.instances.pipeline import SYSTEM_ACTOR, instance_start_new, instance_step
 from apps.instances.retry_hooks import retry_hook_for, run_retry_hook
 from bpmn import StartTrigger
 
@@ -38,10 +31,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
-
-# Statuses whose timers the sweep fires: a suspended instance keeps `next_timer_at` and its due
-# timers fire after it is resumed; a finished one has none.
-TIMER_STATUSES = (InstanceStatus.WAITING, InstanceStatus.RUNNING)
 
 
 def _actor_name(user: User | None) -> str:
@@ -84,31 +73,30 @@ def instance_start(
     definition = _definition_for(process_key, version)
     variables = dict(variables or {})
     command = StartCommand(variables=variables, trigger=asdict(trigger) if trigger is not None else None)
-    # One transaction: the new row (no one else sees it, so this transaction holds it as if locked)
-    # and its first step, which works on it as created instead of locking and reading it again.
-    with transaction.atomic():
-        try:
-            instance = ProcessInstance.objects.create(
-                definition=definition,
-                process_key=definition.key,
-                business_key=business_key,
-                variables=variables,
-                started_by=started_by,
-            )
-        except IntegrityError as exc:
-            raise Conflict(
-                f"An unfinished instance of {process_key!r} with business key {business_key!r} exists.",
-                code="duplicate_business_key",
-                details=[
-                    {
-                        "field": "business_key",
-                        "code": "duplicate_business_key",
-                        "message": "already used by an unfinished instance",
-                    }
-                ],
-            ) from exc
-        bound_lock_wait()  # from here on, as in every step (the insert waited as long as it took before)
-        return instance_step(instance_id=instance.pk, command=command, actor=_actor_name(started_by), locked=instance)
+    instance = ProcessInstance(
+        definition=definition,
+        process_key=definition.key,
+        business_key=business_key,
+        variables=variables,
+        started_by=started_by,
+    )
+    try:
+        # The step runs before the row exists and ends with its INSERT (`instance_start_new`).
+        return instance_start_new(instance=instance, command=command, actor=_actor_name(started_by))
+    except IntegrityError as exc:
+        if business_key is None:
+            raise  # only the business key is unique among the rows a start writes
+        raise Conflict(
+            f"An unfinished instance of {process_key!r} with business key {business_key!r} exists.",
+            code="duplicate_business_key",
+            details=[
+                {
+                    "field": "business_key",
+                    "code": "duplicate_business_key",
+                    "message": "already used by an unfinished instance",
+                }
+            ],
+        ) from exc
 
 
 def instance_cancel(*, instance: ProcessInstance, actor: User | None) -> ProcessInstance:
@@ -168,45 +156,3 @@ def _with_variables(command_json: dict[str, Any], variables: dict[str, Any] | No
             details=[{"field": "variables", "code": "variables_not_applicable", "message": message}],
         )
     return {**command_json, "variables": {**command_json["variables"], **variables}}
-
-
-def _due_condition(now: datetime) -> Q:
-    return Q(next_timer_at__lte=now, status__in=TIMER_STATUSES)
-
-
-def timers_fire_due(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Step every instance with a due timer (`fire_timers`) and return how many were stepped.
-
-    Due instances are taken in `next_timer_at` order, at most `limit` per call. Each one gets its own
-    transaction: the row is locked with `SKIP LOCKED` and re-checked (still due, still waiting or
-    running) under the lock before it is stepped. Concurrency guarantee: any number of sweeps may run
-    at once (beat on several workers, or a slow sweep overlapping the next); each due instance is
-    stepped by exactly one of them, and one that a user's step holds is left for the next sweep
-    rather than waited for. A failing instance is logged (its step opened an incident) and the sweep
-    goes on.
-    """
-    now = now or timezone.now()
-    due_ids = list(
-        ProcessInstance.objects.filter(_due_condition(now))
-        .order_by("next_timer_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    fired = 0
-    for instance_id in due_ids:
-        try:
-            fired += _fire_one(instance_id, now)
-        except Exception:
-            logger.exception("timer sweep could not step an instance", extra={"instance_id": str(instance_id)})
-    return fired
-
-
-def _fire_one(instance_id: uuid.UUID, now: datetime) -> bool:
-    with transaction.atomic():
-        locked = lock_instance_skip_locked(instance_id, condition=_due_condition(now))
-        if locked is None:
-            return False  # another step holds it, or it is no longer due
-        if locked.next_timer_at is not None:
-            TIMER_LATENESS_SECONDS.observe(max((timezone.now() - locked.next_timer_at).total_seconds(), 0.0))
-        # Nested in this transaction; it works on the instance we locked instead of re-reading it.
-        instance_step(instance_id=instance_id, command=FireTimersCommand(), actor=SYSTEM_ACTOR, now=now, locked=locked)
-        return True

@@ -55,7 +55,6 @@ logger = logging.getLogger(__name__)
 ENGINE_QUEUE = "engine"
 BUSY_MAX_RETRIES = 8
 _CANDIDATE_STATUSES = (InstanceStatus.WAITING, InstanceStatus.RUNNING)
-_SIGNAL_MARK = b"signalEventDefinition"
 
 
 @dataclass(frozen=True)
@@ -77,20 +76,23 @@ COMMANDS[DeliverSignalCommand.kind] = DeliverSignalCommand  # retries of its inc
 # --- recording (inside a step) ------------------------------------------------------------------
 
 
-def step_signals_record(*, instance: ProcessInstance, result: bpmn.StepResult, now: datetime) -> None:
-    """Replace the instance's signal subscriptions with the step's and put thrown signals in the outbox."""
-    if not result.signals_thrown and not result.signal_subscriptions and not _has_signals(instance):
+def step_signals_record(
+    *, instance: ProcessInstance, result: bpmn.StepResult, now: datetime, catches: bool | None = None
+) -> None:
+    """Replace the instance's signal subscriptions with the step's and put thrown signals in the outbox.
+
+    `catches`: whether the instance's model can catch a signal at all (`bpmn.Engine.traits`); a model
+    that cannot has no subscription rows to diff, so a step that throws none costs no query.
+    """
+    if catches is None:
+        catches = get_engine().traits(model_source_for(instance.definition)).catches_signals
+    if not result.signals_thrown and not result.signal_subscriptions and not catches:
         return
     signal_subscriptions_replace(instance=instance, subscriptions=result.signal_subscriptions, now=now)
     if result.signals_thrown:
         outbound_signals_record(
             source=instance, signals=[(s.name, s.payload) for s in result.signals_thrown], now=now
         )
-
-
-def _has_signals(instance: ProcessInstance) -> bool:
-    # The model source is cached per process, so this costs no query after the first step.
-    return _SIGNAL_MARK in model_source_for(instance.definition).content
 
 
 def signal_subscriptions_replace(

@@ -26,9 +26,16 @@ def correlation_key(correlation: dict[str, Any]) -> str:
     return json.dumps(correlation, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def step_messages_record(*, instance: ProcessInstance, result: bpmn.StepResult, now: datetime) -> None:
-    """Replace the instance's subscriptions with the step's, and record the messages it threw."""
-    subscriptions_replace(instance=instance, subscriptions=result.subscriptions, now=now)
+def step_messages_record(
+    *, instance: ProcessInstance, result: bpmn.StepResult, now: datetime, catches: bool = True
+) -> None:
+    """Replace the instance's subscriptions with the step's, and record the messages it threw.
+
+    `catches`: whether the instance's model can wait for a message at all (`bpmn.Engine.traits`);
+    one that cannot has no subscription rows, so there is nothing to diff.
+    """
+    if catches or result.subscriptions:
+        subscriptions_replace(instance=instance, subscriptions=result.subscriptions, now=now)
     if result.messages_thrown:
         outbound_messages_record(instance=instance, messages=result.messages_thrown, now=now)
 

@@ -21,6 +21,7 @@ from apps.instances.incidents import incident_open, incident_resolve, incident_r
 from apps.instances.locking import lock_instance_bounded
 from apps.instances.models import ProcessInstance
 from apps.instances.pipeline import SYSTEM_ACTOR, instance_step
+from apps.integrations.invoke import Outcome
 from apps.integrations.models import CallStatus, OutboundCall
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,13 @@ def _command_for(call: OutboundCall) -> Command | None:
     if call.status == CallStatus.FAILED and call.error_code:
         return FailServiceTaskCommand(call_id=call.call_id, error_code=call.error_code, message=call.last_error)
     return None
+
+
+def command_for_outcome(call: OutboundCall, outcome: Outcome) -> Command:
+    """The step that carries a result or BPMN error into the instance (before it is recorded)."""
+    if outcome.kind == "result":
+        return ResumeServiceTaskCommand(call_id=call.call_id, result=outcome.result)
+    return FailServiceTaskCommand(call_id=call.call_id, error_code=outcome.error_code, message=outcome.message)
 
 
 def call_apply(*, call_id: int, locked: ProcessInstance | None = None) -> str:
@@ -74,20 +82,31 @@ def _apply_locked(call_id: int, instance_id: Any, locked: ProcessInstance | None
         command = _command_for(call)
         if call.applied_at is not None or command is None:
             return "already_applied"
-        verdict = "applied"
-        try:
-            # Nested in this transaction; it works on the instance we locked instead of re-reading it.
-            instance_step(instance_id=instance_id, command=command, actor=SYSTEM_ACTOR, locked=instance)
-        except Conflict as exc:
-            if exc.code in _LATER:
-                raise
-            verdict = "moot"
         call.applied_at = timezone.now()
+        verdict = apply_locked(call, command, instance)
         call.save(update_fields=["applied_at"])
-        if call.incident_id is not None:
-            # The re-armed call got its answer: the incident that was waiting on it is over.
-            incident_resolve(incident_id=call.incident_id, reason="service_call_answered")
         return verdict
+
+
+def apply_locked(call: OutboundCall, command: Command, instance: ProcessInstance) -> str:
+    """Run the step that applies `call`'s outcome on `instance`, locked by the caller's transaction.
+
+    Returns `applied`, or `moot` when the step no longer applies (the task is not parked any more,
+    the instance finished). Raises `Conflict` for `instance_busy` / `instance_suspended`: the outcome
+    must wait, and the caller must leave the call unapplied (the transaction rolls back).
+    """
+    verdict = "applied"
+    try:
+        # Nested in this transaction; it works on the instance we locked instead of re-reading it.
+        instance_step(instance_id=instance.pk, command=command, actor=SYSTEM_ACTOR, locked=instance)
+    except Conflict as exc:
+        if exc.code in _LATER:
+            raise
+        verdict = "moot"
+    if call.incident_id is not None:
+        # The re-armed call got its answer: the incident that was waiting on it is over.
+        incident_resolve(incident_id=call.incident_id, reason="service_call_answered")
+    return verdict
 
 
 def call_escalate(*, call_id: int) -> str:

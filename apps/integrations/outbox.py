@@ -2,11 +2,13 @@
 
 It runs inside the step's transaction and under the instance lock: rows commit or roll back with the
 step, and the Celery messages leave only after commit. It also cancels the calls a step made moot:
-every open call of a finished instance, and open calls whose activity no longer holds a token (an
-interrupting boundary event took the task away).
+the calls of the service tasks that lost their token without an answer (an interrupting boundary
+event, a cancel, a failed instance), as the engine reports them (`StepResult.calls_withdrawn`).
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.utils import timezone
 
@@ -25,8 +27,7 @@ def idempotency_key(*, instance_id: object, call_id: str) -> str:
 def outbox_effects(instance: ProcessInstance, result: StepResult) -> None:
     """Write one pending `OutboundCall` per requested call and send them after commit."""
     now = timezone.now()
-    if not _is_start(result):
-        _cancel_moot_calls(instance, result)
+    _cancel_moot_calls(instance, result, now)
     if not result.service_calls:
         return
     rows = OutboundCall.objects.bulk_create(
@@ -47,17 +48,19 @@ def outbox_effects(instance: ProcessInstance, result: StepResult) -> None:
     send_calls_on_commit([(row.pk, row.system) for row in rows])
 
 
-def _is_start(result: StepResult) -> bool:
-    """The step that started the instance: no earlier step wrote an outbox row that could be moot."""
-    return any(event.type == "instance.started" for event in result.audit)
+def _cancel_moot_calls(instance: ProcessInstance, result: StepResult, now: datetime) -> None:
+    """Cancel the calls of the service tasks the step took the token from (the engine names them).
 
-
-def _cancel_moot_calls(instance: ProcessInstance, result: StepResult) -> None:
-    open_calls = OutboundCall.objects.filter(instance=instance, status__in=OPEN_STATUSES)
-    if result.status not in FINISHED_STATUSES:
-        open_calls = open_calls.exclude(activity_id__in=result.active_activities)
-        reason = "the service task is no longer waiting"
-    else:
+    Only those can be moot: a call is written when its task parks, and a parked task leaves only by
+    its answer (the call is then no longer open) or by being withdrawn. A worker still running one
+    finds it cancelled when it reports, and drops the result.
+    """
+    if not result.calls_withdrawn:
+        return
+    if result.status in FINISHED_STATUSES:
         reason = f"the instance is {result.status}"
-    # A worker still running one finds it cancelled when it reports, and drops the result.
-    open_calls.update(status=CallStatus.CANCELLED, finished_at=timezone.now(), last_error=reason)
+    else:
+        reason = "the service task is no longer waiting"
+    OutboundCall.objects.filter(instance=instance, call_id__in=result.calls_withdrawn, status__in=OPEN_STATUSES).update(
+        status=CallStatus.CANCELLED, finished_at=now, last_error=reason
+    )

@@ -19,11 +19,13 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 
+from apps.core.rows import select_row
 from apps.integrations import registry
-from apps.integrations.models import BreakerState, CallStatus, ExternalSystem, OutboundCall
+from apps.integrations.models import BreakerState, ExternalSystem
 
 # A call refused for the concurrency limit, or while a half-open probe runs, waits about this long.
 BUSY_RETRY_SECONDS = 1.0
@@ -58,7 +60,7 @@ def system_get_or_create(name: str) -> ExternalSystem:
 
 def system_lock(name: str) -> ExternalSystem:
     """Lock the system's row (creating it first if needed). Must run inside `transaction.atomic()`."""
-    system = ExternalSystem.objects.select_for_update().filter(name=name).first()
+    system = select_row(ExternalSystem, "name", name, lock=True)
     if system is not None:
         return system
     system_get_or_create(name)  # first use of the system (rows are never deleted)
@@ -70,17 +72,20 @@ def _soon(at: datetime, seconds: float) -> datetime:
     return at + timedelta(seconds=seconds * random.uniform(1.0, 1.5))  # noqa: S311 - not cryptographic
 
 
+def busy_retry_at(now: datetime) -> datetime:
+    """When a call refused for the concurrency limit looks again."""
+    return _soon(now, BUSY_RETRY_SECONDS)
+
+
 def admit(system: ExternalSystem, *, call_pk: int, now: datetime, lease_until: datetime) -> Admission:
-    """Decide whether the call may start now (the caller holds the system lock)."""
+    """Decide whether the system lets the call start now: pause and breaker (the caller holds the
+    system lock; the concurrency limit is checked by the claim's UPDATE itself, `services._claim_sql`)."""
     if system.paused:
         return Admission(False, "system_paused")
     if system.breaker_state == BreakerState.OPEN:
         half_open_at = (system.opened_at or now) + timedelta(seconds=system.cooldown_seconds)
         if now < half_open_at:
             return Admission(False, "breaker_open", _soon(half_open_at, BUSY_RETRY_SECONDS))
-    running = OutboundCall.objects.filter(system=system.name, status=CallStatus.RUNNING).count()
-    if running >= system.max_concurrency:
-        return Admission(False, "concurrency_limit", _soon(now, BUSY_RETRY_SECONDS))
     if system.breaker_state == BreakerState.CLOSED:
         return Admission(True)
     return _admit_probe(system, call_pk=call_pk, now=now, lease_until=lease_until)
@@ -98,17 +103,21 @@ def _admit_probe(system: ExternalSystem, *, call_pk: int, now: datetime, lease_u
     return Admission(True, "probe")
 
 
-def breaker_unchanged_by(name: str, *, system_ok: bool | None) -> bool:
-    """True when recording `system_ok` would leave the breaker as it is: nothing to lock or write.
+def breaker_quiet(system: ExternalSystem) -> bool:
+    """A closed breaker with no failure counted: a success would change nothing on it."""
+    return system.breaker_state == BreakerState.CLOSED and system.consecutive_failures == 0
 
-    A success on a closed breaker with no failure counted is a no-op (`_close`); reading that without
-    the lock is recording it at the moment of the read (a failure committed later counts after it).
+
+def breaker_unchanged_by(claim: Any, *, system_ok: bool | None) -> bool:
+    """True when recording `system_ok` for `claim` would leave the breaker as it is: nothing to lock.
+
+    A success on a breaker that was quiet when the call was claimed (under the system lock) is a
+    no-op: it is counted as of the claim. A failure counted by another call meanwhile stays counted;
+    the next success recorded under the lock resets it, as it would have.
     """
     if system_ok is None:
         return True
-    if not system_ok:
-        return False
-    return ExternalSystem.objects.filter(name=name, breaker_state=BreakerState.CLOSED, consecutive_failures=0).exists()
+    return bool(system_ok and claim.breaker_quiet)
 
 
 def breaker_record(system: ExternalSystem, *, system_ok: bool | None, now: datetime) -> None:

@@ -1,7 +1,7 @@
 """App config for `apps.sla`: the SLA clock's effect handler, the metrics collector, demo seeding."""
 
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 
 class SlaConfig(AppConfig):
@@ -18,7 +18,11 @@ class SlaConfig(AppConfig):
         from apps.sla.clock import track_deadlines  # noqa: PLC0415
         from apps.sla.demo import seed_demo_sla  # noqa: PLC0415
         from apps.sla.metrics import OpsCollector  # noqa: PLC0415
+        from apps.sla.models import SlaPolicy  # noqa: PLC0415
+        from apps.sla.policies import forget_cached_overrides  # noqa: PLC0415
 
-        register_effect_handler(track_deadlines)
+        register_effect_handler(track_deadlines, fields=("sla_clocks",))
+        post_save.connect(forget_cached_overrides, sender=SlaPolicy, dispatch_uid="apps.sla.overrides.saved")
+        post_delete.connect(forget_cached_overrides, sender=SlaPolicy, dispatch_uid="apps.sla.overrides.deleted")
         register_collector(OpsCollector())
         post_migrate.connect(seed_demo_sla, sender=self, dispatch_uid="apps.sla.demo")

@@ -10,8 +10,9 @@ inside the step's transaction under the instance lock (the pipeline's rules: row
   the activity is no longer active without completing (`aborted`: a boundary event, a cancel); every
   clock when the instance finished (the process clock is `met`/`missed` when it completed).
 
-Cost per step: one query for the process key's overrides and one for its running clocks; a step of
-a process without any SLA that never had one stops there.
+Cost per step: one query for the instance's running clocks, none when neither a policy applies to the
+process nor the instance has a running clock (`ProcessInstance.sla_clocks`); the overrides are read
+at most once a second per process (`policies.overrides_for_step`).
 """
 
 from __future__ import annotations
@@ -25,23 +26,28 @@ from apps.instances.models import FINISHED_STATUSES, ProcessInstance
 from apps.instances.runtime import model_source_for
 from apps.sla.calendars import Clock
 from apps.sla.models import Deadline, DeadlineOutcome
-from apps.sla.policies import EffectivePolicy, clocks_for, deadline_times, effective_policies, overrides_for
+from apps.sla.policies import EffectivePolicy, clocks_for, deadline_times, effective_policies, overrides_for_step
 from apps.worklist.models import ACTIVE_STATUSES, WorkItem
 
 
 def track_deadlines(instance: ProcessInstance, result: bpmn.StepResult) -> None:
-    """Stop the clocks whose work ended in this step, then start those of work that began."""
+    """Stop the clocks whose work ended in this step, then start those of work that began.
+
+    Keeps `instance.sla_clocks` (saved by the pipeline with the step) true while the instance has a
+    running clock, so a step of an instance without policies and without clocks costs no query.
+    """
     now = timezone.now()
     policies = effective_policies(
         process_key=instance.process_key,
         source=model_source_for(instance.definition),
-        overrides=overrides_for(instance.process_key),
+        overrides=overrides_for_step(instance.process_key),
     )
-    running = list(Deadline.objects.filter(instance=instance, stopped_at__isnull=True))
-    if not policies and not running:
+    if not policies and not instance.sla_clocks:
         return
+    running = list(Deadline.objects.filter(instance=instance, stopped_at__isnull=True))
     still_running = _stop_finished(running, result, now)
-    _start_new(instance, result, policies, {d.activity_id for d in still_running}, now)
+    started = _start_new(instance, result, policies, {d.activity_id for d in still_running}, now)
+    instance.sla_clocks = bool(still_running) or started
 
 
 def _stop_finished(running: list[Deadline], result: bpmn.StepResult, now: datetime) -> list[Deadline]:
@@ -76,7 +82,8 @@ def _stop(deadline: Deadline, now: datetime, *, completed: bool) -> None:
 
 
 def _start_new(instance: ProcessInstance, result: bpmn.StepResult, policies: dict[str, EffectivePolicy],
-               running: set[str], now: datetime) -> None:
+               running: set[str], now: datetime) -> bool:
+    """Start the clocks of work that began; True if one was started and is still running."""
     starts: list[tuple[EffectivePolicy, datetime]] = []
     started = any(event.type == "instance.started" for event in result.audit)
     if started and "" in policies and "" not in running:
@@ -86,7 +93,7 @@ def _start_new(instance: ProcessInstance, result: bpmn.StepResult, policies: dic
             if activity_id and activity_id in policies and activity_id not in running:
                 starts.append((policies[activity_id], now))
     if not starts:
-        return
+        return False
     clocks = clocks_for((p.calendar, p.timezone) for p, _ in starts)
     items = _work_items(instance, [p.activity_id for p, _ in starts if p.activity_id])
     rows = [_deadline(instance, policy, clocks[(policy.calendar, policy.timezone)], at, items) for policy, at in starts]
@@ -95,6 +102,8 @@ def _start_new(instance: ProcessInstance, result: bpmn.StepResult, policies: dic
     if result.status in FINISHED_STATUSES:
         for row in rows:
             _stop(row, now, completed=result.status == "completed")
+        return False
+    return True
 
 
 def _work_items(instance: ProcessInstance, activity_ids: list[str]) -> dict[str, WorkItem]:

@@ -7,6 +7,8 @@ deployment's default calendar, `settings.PATCHBAY_SLA_DEFAULT_CALENDAR`) or a `B
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -137,6 +139,38 @@ def effective_policies(
 def overrides_for(process_key: str) -> list[SlaPolicy]:
     """The ops overrides of one process key (one query)."""
     return list(SlaPolicy.objects.filter(process_key=process_key))
+
+
+_overrides_lock = threading.Lock()
+_no_overrides_since: dict[str, float] = {}
+
+
+def overrides_for_step(process_key: str) -> list[SlaPolicy]:
+    """The overrides as the step pipeline sees them: "none" is remembered for
+    `PATCHBAY_SLA_POLICY_CACHE_MS` per process and process key, rows are read every time.
+
+    Every step asks, most processes have no override, and that query was a tenth of a service
+    task's statements. Only the absence is cached: a remembered row could be deleted meanwhile and a
+    clock referring to it would break the step. An override created in this process applies at once
+    (`forget_cached_overrides`); other processes see it within the TTL (0 turns the cache off).
+    """
+    ttl = settings.PATCHBAY_SLA_POLICY_CACHE_MS / 1000
+    now = time.monotonic()
+    with _overrides_lock:
+        since = _no_overrides_since.get(process_key)
+    if since is not None and now - since < ttl:
+        return []
+    rows = overrides_for(process_key)
+    if not rows and ttl > 0:
+        with _overrides_lock:
+            _no_overrides_since[process_key] = now
+    return rows
+
+
+def forget_cached_overrides(**kwargs: object) -> None:
+    """Drop the step pipeline's cached overrides (a policy was saved or deleted in this process)."""
+    with _overrides_lock:
+        _no_overrides_since.clear()
 
 
 # -- clocks ------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from apps.definitions.models import ProcessDefinition
 from apps.instances.runtime import model_source_for
 from apps.sla.escalations import check_escalations
 from apps.sla.models import BusinessCalendar, SlaPolicy
-from apps.sla.policies import effective_policies
+from apps.sla.policies import effective_policies, forget_cached_overrides
 from bpmn.sla import BUSINESS, WALL, SlaSyntaxError, check_timezone, parse_at_risk, parse_duration
 
 OVERRIDE_FIELDS = ("enabled", "target", "at_risk", "calendar", "timezone", "pause_on_suspend", "escalations")
@@ -130,7 +130,9 @@ def sla_policies_replace(*, process_key: str, items: list[dict[str, Any]]) -> li
             raise
     with transaction.atomic():
         SlaPolicy.objects.filter(process_key=process_key).delete()
-        return SlaPolicy.objects.bulk_create(cleaned)
+        rows = SlaPolicy.objects.bulk_create(cleaned)
+    forget_cached_overrides()  # bulk_create sends no post_save
+    return rows
 
 
 def sla_policy_delete(*, policy: SlaPolicy) -> None:

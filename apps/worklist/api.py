@@ -20,6 +20,7 @@ from apps.core.serializers import error_response
 from apps.worklist import selectors, services
 from apps.worklist.forms import work_item_form
 from apps.worklist.models import WorkItem, WorkItemComment
+from apps.worklist.pagination import CappedCountPagination
 from apps.worklist.serializers import (
     WorkItemCommentSerializer,
     WorkItemCompleteSerializer,
@@ -43,7 +44,9 @@ class _WorkItemView(GenericAPIView[WorkItem]):
 
 
 class WorkItemListView(_WorkItemView):
-    """`GET /work-items/`."""
+    """`GET /work-items/` (its `count` is exact up to `selectors.COUNT_CAP`: see `pagination`)."""
+
+    pagination_class = CappedCountPagination
 
     @extend_schema(
         operation_id="work_items_list",
@@ -139,11 +142,11 @@ class WorkItemCompleteView(_WorkItemView):
     )
     def post(self, request: Request, work_item_id: uuid.UUID) -> Response:
         """Complete the item (an open one is claimed by the caller first) and advance the instance."""
-        selectors.work_item_get_for_user(user=request.user, work_item_id=work_item_id)  # 404 before 400
+        seen = selectors.work_item_get_for_user(user=request.user, work_item_id=work_item_id)  # 404 before 400
         body = WorkItemCompleteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         item = services.work_item_complete(
-            user=request.user, work_item_id=work_item_id, variables=body.validated_data["variables"]
+            user=request.user, work_item_id=work_item_id, variables=body.validated_data["variables"], seen=seen
         )
         return Response(WorkItemSerializer(item).data)
 
@@ -159,7 +162,7 @@ class WorkItemReassignView(_WorkItemView):
     )
     def post(self, request: Request, work_item_id: uuid.UUID) -> Response:
         """Set or clear the assignee and/or replace the candidate groups."""
-        selectors.work_item_get_for_user(user=request.user, work_item_id=work_item_id)  # 404 before 400
+        seen = selectors.work_item_get_for_user(user=request.user, work_item_id=work_item_id)  # 404 before 400
         body = WorkItemReassignSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data: dict[str, Any] = body.validated_data
@@ -168,6 +171,7 @@ class WorkItemReassignView(_WorkItemView):
             work_item_id=work_item_id,
             assignee=data.get("assignee", services.KEEP),
             candidate_groups=data.get("candidate_groups"),
+            seen=seen,
         )
         return Response(WorkItemSerializer(item).data)
 
@@ -190,10 +194,10 @@ class WorkItemCommentsView(GenericAPIView[WorkItemComment]):
                    responses={201: WorkItemCommentSerializer, 400: error_response("`invalid_input`."), **_401, **_404})
     def post(self, request: Request, work_item_id: uuid.UUID) -> Response:
         """Add a comment (recorded as `work_item.commented` in the instance's audit trail)."""
-        selectors.work_item_get_for_user(user=request.user, work_item_id=work_item_id)  # 404 before 400
+        seen = selectors.work_item_get_for_user(user=request.user, work_item_id=work_item_id)  # 404 before 400
         body = WorkItemCommentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         comment = services.work_item_comment(
-            user=request.user, work_item_id=work_item_id, text=body.validated_data["text"]
+            user=request.user, work_item_id=work_item_id, text=body.validated_data["text"], seen=seen
         )
         return Response(WorkItemCommentSerializer(comment).data, status=status.HTTP_201_CREATED)

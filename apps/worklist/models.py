@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
 
 from apps.instances.models import ProcessInstance
 
@@ -60,9 +61,19 @@ class WorkItem(models.Model):
     class Meta:
         ordering = ("-priority", "created_at")
         indexes = (
-            models.Index(fields=("status", "-priority", "created_at"), name="work_item_status_priority"),
+            # One status in the default list order (e.g. `?status=completed`, which grows without bound).
+            models.Index(F("status"), F("priority").desc(), F("due_at").asc(), F("created_at"),
+                         F("id"), name="work_item_status_priority"),
             models.Index(fields=("status", "due_at"), name="work_item_status_due"),
             models.Index(fields=("assignee", "status"), name="work_item_assignee_status"),
+            # The inbox (open and claimed items) in its two usual orders, exactly as `selectors.ORDERINGS`
+            # sorts, ids last (an ascending b-tree column puts NULLs last, as the lists do): PostgreSQL
+            # walks these in order and stops after a page, probing each row's candidates, instead of
+            # reading and sorting every active item.
+            models.Index(F("priority").desc(), F("due_at").asc(), F("created_at"), F("id"),
+                         name="work_item_inbox_priority", condition=Q(status__in=ACTIVE_STATUSES)),
+            models.Index(F("due_at").asc(), F("priority").desc(), F("created_at"), F("id"),
+                         name="work_item_inbox_due", condition=Q(status__in=ACTIVE_STATUSES)),
         )
 
     def __str__(self) -> str:
@@ -75,20 +86,29 @@ class WorkItem(models.Model):
 
 
 class CandidateKind(models.TextChoices):
-    """A candidate is a Django group (by name) or a user (by username)."""
+    """A candidate is a Django group (by name) or a user (by username).
+
+    `assignee` is not a candidate: it is the item's assignee (by user id, which outlives a renamed
+    username), kept beside the candidates so that "who may see this item" is one indexed lookup.
+    """
 
     GROUP = "group", "Group"
     USER = "user", "User"
+    ASSIGNEE = "assignee", "Assignee"
 
 
 class WorkItemCandidate(models.Model):
-    """One candidate group or user of a work item: the indexed side of the candidate lists.
+    """One candidate group or user of a work item, or its assignee: the indexed side of the access rule.
 
     Names, not foreign keys: a model may name a group or user that does not exist yet, and the
-    item must still reach whoever is put in that group later.
+    item must still reach whoever is put in that group later. Every item has one `assignee` row
+    (name = the user's id) while it has an assignee, so an item is visible to a user exactly when
+    one of its rows names them, their group or their id: a single `EXISTS`, which PostgreSQL turns
+    into a semi-join it can drive from either side (an `OR` with `assignee_id` would prevent that).
     """
 
-    work_item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="candidates")
+    # No index of its own: the unique constraint below starts with it.
+    work_item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="candidates", db_index=False)
     kind = models.CharField(max_length=8, choices=CandidateKind.choices)
     name = models.CharField(max_length=150)
 
@@ -96,7 +116,8 @@ class WorkItemCandidate(models.Model):
         constraints = (
             models.UniqueConstraint(fields=("work_item", "kind", "name"), name="work_item_candidate_unique"),
         )
-        indexes = (models.Index(fields=("kind", "name"), name="work_item_candidate_name"),)
+        # With the item id: "the items of these groups" is read from the index alone.
+        indexes = (models.Index(fields=("kind", "name", "work_item"), name="work_item_candidate_name"),)
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.name} for {self.work_item_id}"

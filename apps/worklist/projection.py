@@ -59,10 +59,13 @@ def _open(instance: ProcessInstance, result: bpmn.StepResult, now: datetime) -> 
         pending.append((_item(instance, request, spec, assignment, now), assignment.assignee))
     _assign_users(pending)
     items = [item for item, _ in pending]
-    # A task id the engine hands out again (rare: a reset task) replaces the old row.
-    WorkItem.objects.filter(pk__in=[item.pk for item in items]).delete()
+    # A task id the engine hands out again (rare: a reset task) replaces the old row; deleting it
+    # deletes its candidate rows too, so the new rows need no DELETE of their own. The first step
+    # of an instance runs before its row is inserted: it can have no rows to replace.
+    if not instance._state.adding:
+        WorkItem.objects.filter(pk__in=[item.pk for item in items]).delete()
     WorkItem.objects.bulk_create(items)
-    replace_candidates(items)
+    WorkItemCandidate.objects.bulk_create(_candidate_rows(items))
 
 
 def _item(instance: ProcessInstance, request: bpmn.WorkItemRequest, spec: HumanTaskSpec,
@@ -99,21 +102,34 @@ def _assign_users(pending: list[tuple[WorkItem, str | None]]) -> None:
             item.candidate_users = [*item.candidate_users, name]
 
 
+def _candidate_rows(items: Iterable[WorkItem]) -> list[WorkItemCandidate]:
+    return [
+        WorkItemCandidate(work_item=item, kind=kind, name=name)
+        for item in items
+        for kind, names in (
+            (CandidateKind.GROUP, item.candidate_groups),
+            (CandidateKind.USER, item.candidate_users),
+            (CandidateKind.ASSIGNEE, [str(item.assignee_id)] if item.assignee_id is not None else []),
+        )
+        for name in dict.fromkeys(names)
+    ]
+
+
 def replace_candidates(items: Iterable[WorkItem]) -> None:
-    """Make the `WorkItemCandidate` rows of `items` match their candidate lists."""
+    """Make the `WorkItemCandidate` rows of `items` match their candidate lists and assignees."""
     items = list(items)
     WorkItemCandidate.objects.filter(work_item__in=items).delete()
-    WorkItemCandidate.objects.bulk_create(
-        [
-            WorkItemCandidate(work_item=item, kind=kind, name=name)
-            for item in items
-            for kind, names in (
-                (CandidateKind.GROUP, item.candidate_groups),
-                (CandidateKind.USER, item.candidate_users),
-            )
-            for name in dict.fromkeys(names)
-        ]
-    )
+    WorkItemCandidate.objects.bulk_create(_candidate_rows(items))
 
 
-__all__ = ["project_work_items", "replace_candidates"]
+def assignee_row_set(item: WorkItem, previous_assignee_id: int | None) -> None:
+    """Keep the item's `assignee` row in step after its assignee changed from `previous_assignee_id`."""
+    if previous_assignee_id == item.assignee_id:
+        return
+    if previous_assignee_id is not None:
+        WorkItemCandidate.objects.filter(work_item=item, kind=CandidateKind.ASSIGNEE).delete()
+    if item.assignee_id is not None:
+        WorkItemCandidate.objects.create(work_item=item, kind=CandidateKind.ASSIGNEE, name=str(item.assignee_id))
+
+
+__all__ = ["assignee_row_set", "project_work_items", "replace_candidates"]

@@ -32,6 +32,8 @@ ORDERINGS: dict[str, tuple[Any, ...]] = {
 }
 DEFAULT_ORDERING = "-priority"
 ANY_STATUS = "any"
+# Counts of lists and badges are exact up to here ("1,000+" beyond): see `capped_count`.
+COUNT_CAP = 1_000
 
 
 def work_items() -> QuerySet[WorkItem]:
@@ -39,16 +41,25 @@ def work_items() -> QuerySet[WorkItem]:
     return WorkItem.objects.select_related("assignee", "completed_by")
 
 
+def _rows_naming(rows: Q) -> Exists:
+    """Items with a candidate row matching `rows` (indexed on kind + name + item, and on item + kind + name)."""
+    return Exists(WorkItemCandidate.objects.filter(rows, work_item=OuterRef("pk")))
+
+
 def _candidate(kind: str, names: Any) -> Exists:
-    """Items with a candidate of `kind` among `names` (indexed on kind + name; no join fan-out)."""
-    return Exists(WorkItemCandidate.objects.filter(work_item=OuterRef("pk"), kind=kind, name__in=names))
+    """Items with a candidate of `kind` among `names`."""
+    return _rows_naming(Q(kind=kind, name__in=names))
+
+
+def _candidate_rows(user: Any) -> Q:
+    return Q(kind=CandidateKind.GROUP, name__in=sorted(user_groups(user))) | Q(
+        kind=CandidateKind.USER, name=user.get_username()
+    )
 
 
 def candidate_filter(user: Any) -> Q:
     """Items `user` is a candidate for: one of their groups, or their username, is a candidate."""
-    return Q(_candidate(CandidateKind.GROUP, sorted(user_groups(user)))) | Q(
-        _candidate(CandidateKind.USER, [user.get_username()])
-    )
+    return Q(_rows_naming(_candidate_rows(user)))
 
 
 def is_candidate(work_item: WorkItem, user: Any) -> bool:
@@ -58,30 +69,54 @@ def is_candidate(work_item: WorkItem, user: Any) -> bool:
     )
 
 
+def can_see(work_item: WorkItem, user: Any) -> bool:
+    """The access rule on a row already read (no query): what `work_items_visible_to` selects."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return has_role(user, OPS) or work_item.assignee_id == user.pk or is_candidate(work_item, user)
+
+
 def work_items_visible_to(user: Any, queryset: QuerySet[WorkItem] | None = None) -> QuerySet[WorkItem]:
-    """The access gate as a queryset: the items `user` may see (none for anonymous users)."""
+    """The access gate as a queryset: the items `user` may see (none for anonymous users).
+
+    One `EXISTS` over the candidate rows - the user's groups, their username, or their id as the
+    assignee (`CandidateKind.ASSIGNEE`) - rather than `assignee = me OR EXISTS (...)`: PostgreSQL
+    makes a lone `EXISTS` a semi-join and then either walks an inbox index in list order, probing
+    each item's rows, until a page is full, or reads the few items of a rare group from the
+    candidate index and sorts them; an `OR` leaves it a filter evaluated against all active items.
+    """
     queryset = work_items() if queryset is None else queryset
     if not getattr(user, "is_authenticated", False):
         return queryset.none()
     if has_role(user, OPS):
         return queryset
-    return queryset.filter(Q(assignee=user) | candidate_filter(user))
+    return queryset.filter(_rows_naming(_candidate_rows(user) | Q(kind=CandidateKind.ASSIGNEE, name=str(user.pk))))
 
 
-def work_item_get_for_user(*, user: Any, work_item_id: uuid.UUID | str, lock: bool = False) -> WorkItem:
-    """One work item `user` may see, or `NotFound` (also for ids that are not UUIDs).
-
-    With `lock=True` the row is locked (`SELECT ... FOR UPDATE`) for the caller's transaction; the
-    services take the instance lock before this one (the pipeline's lock order).
-    """
-    queryset = work_items_visible_to(user)
-    if lock:
-        queryset = queryset.select_for_update(of=("self",))
+def work_item_get_for_user(*, user: Any, work_item_id: uuid.UUID | str) -> WorkItem:
+    """One work item `user` may see, or `NotFound` (also for ids that are not UUIDs)."""
     try:
-        item = queryset.filter(pk=work_item_id).first()
+        item = work_items_visible_to(user).filter(pk=work_item_id).order_by().first()
     except (ValidationError, ValueError):
         item = None
     if item is None:
+        raise NotFound(f"Work item {work_item_id} does not exist.")
+    return item
+
+
+def work_item_lock_for_user(*, user: Any, work_item_id: uuid.UUID | str) -> WorkItem:
+    """Lock (`SELECT ... FOR UPDATE`) one work item `user` may see, or `NotFound`.
+
+    For the services, which lock the item's instance first (the pipeline's lock order) and have
+    already passed the gate once: the row is read by its key and the access rule is checked again
+    on the locked row itself (`can_see`: its candidate lists and assignee, no `EXISTS`), since a
+    reassignment may have changed them in between.
+    """
+    try:
+        item = work_items().select_for_update(of=("self",)).filter(pk=work_item_id).order_by().first()
+    except (ValidationError, ValueError):
+        item = None
+    if item is None or not can_see(item, user):
         raise NotFound(f"Work item {work_item_id} does not exist.")
     return item
 
@@ -125,6 +160,16 @@ def work_item_list_for_user(
     return queryset.order_by(*ORDERINGS[ordering or DEFAULT_ORDERING])
 
 
+def capped_count(queryset: QuerySet[Any], cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """`(count, exact)`: the rows of `queryset` counted up to `cap`; `(cap, False)` when more match.
+
+    `COUNT(*)` over a `LIMIT cap + 1` subquery: PostgreSQL stops after `cap + 1` matching rows
+    instead of visiting every one (an exact count of 100,000 visible items reads all of them).
+    """
+    found = queryset.order_by().values("pk")[: cap + 1].count()
+    return (found, True) if found <= cap else (cap, False)
+
+
 def overdue_items(queryset: QuerySet[WorkItem], *, now: datetime | None = None) -> QuerySet[WorkItem]:
     """The active items of `queryset` whose due date has passed at `now` (default: the current time)."""
     return queryset.filter(status__in=ACTIVE_STATUSES, due_at__lt=now or timezone.now())
@@ -135,16 +180,23 @@ def group_queue(queryset: QuerySet[WorkItem], user: Any) -> QuerySet[WorkItem]:
     return queryset.filter(candidate_filter(user), status="open", assignee__isnull=True)
 
 
-def work_item_counts_for_user(*, user: Any, now: datetime | None = None) -> dict[str, int]:
+def work_item_counts_for_user(*, user: Any, now: datetime | None = None, cap: int | None = None) -> dict[str, int]:
     """Badge counts for the inbox: `mine` (active, assigned to me), `group_queue` (open items of my
-    groups or naming me, unassigned), `overdue` (active items I see whose due date passed)."""
+    groups or naming me, unassigned), `overdue` (active items I see whose due date passed).
+
+    With `cap`, each count stops at `cap + 1` (read: "more than `cap`"), so a badge costs at most
+    `cap + 1` rows however many items wait.
+    """
     visible = work_items_visible_to(user, WorkItem.objects.all())
     active = visible.filter(status__in=ACTIVE_STATUSES)
-    return {
-        "mine": active.filter(assignee=user).count(),
-        "group_queue": group_queue(visible, user).count() if user.is_authenticated else 0,
-        "overdue": overdue_items(visible, now=now).count(),
+    querysets = {
+        "mine": active.filter(assignee=user),
+        "group_queue": group_queue(visible, user) if user.is_authenticated else WorkItem.objects.none(),
+        "overdue": overdue_items(visible, now=now),
     }
+    if cap is None:
+        return {name: queryset.count() for name, queryset in querysets.items()}
+    return {name: queryset.order_by().values("pk")[: cap + 1].count() for name, queryset in querysets.items()}
 
 
 def work_item_comments(*, work_item: WorkItem) -> QuerySet[WorkItemComment]:

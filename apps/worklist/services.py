@@ -1,11 +1,13 @@
 """Writes of the worklist: claim, unclaim, complete, comment, reassign.
 
 Every service reads the item through the access gate (`work_item_get_for_user`: an item the caller
-may not see is `NotFound`), then in one transaction locks the *instance* row and after it the work
-item row - the pipeline's lock order, so a service never deadlocks with a step - re-checks the item
-under the locks and writes. Claims, releases, reassignments and comments are recorded in the
-instance's audit trail (`work_item.claimed`, `.unclaimed`, `.reassigned`, `.commented`) with the
-trail's own sequence, under the same instance lock the pipeline uses.
+may not see is `NotFound`) - or takes the item a view already read through it (`seen=`) - then in
+one transaction locks the *instance* row and after it the work item row by its key - the pipeline's
+lock order, so a service never deadlocks with a step - re-checks the access rule on the locked row
+(`work_item_lock_for_user`) and writes. So the gate's `EXISTS` runs once per request. Claims,
+releases, reassignments and comments are recorded in the instance's audit trail
+(`work_item.claimed`, `.unclaimed`, `.reassigned`, `.commented`) with the trail's own sequence,
+under the same instance lock the pipeline uses.
 
 Completion follows Camunda Tasklist: an *open* item is claimed implicitly by whoever completes it
 (anyone who passes the gate: a candidate, or ops), then completed through the step pipeline
@@ -32,8 +34,8 @@ from apps.instances.pipeline import instance_step
 from apps.instances.trail import EventDraft, append_events
 from apps.worklist.forms import form_validate
 from apps.worklist.models import WorkItem, WorkItemComment, WorkItemStatus
-from apps.worklist.projection import replace_candidates
-from apps.worklist.selectors import work_item_get_for_user
+from apps.worklist.projection import assignee_row_set, replace_candidates
+from apps.worklist.selectors import work_item_get_for_user, work_item_lock_for_user
 
 MAX_COMMENT_LENGTH = 10_000
 MAX_NAME_LENGTH = 150
@@ -50,11 +52,13 @@ class Keep(enum.Enum):
 KEEP = Keep.KEEP
 
 
-def _locked(user: Any, work_item_id: ItemId) -> tuple[ProcessInstance, WorkItem]:
-    """Gate, then lock the instance row, then the item row (call inside `transaction.atomic`)."""
-    item = work_item_get_for_user(user=user, work_item_id=work_item_id)
-    instance = lock_instance_bounded(item.instance_id)
-    return instance, work_item_get_for_user(user=user, work_item_id=work_item_id, lock=True)
+def _locked(user: Any, work_item_id: ItemId, seen: WorkItem | None = None) -> tuple[ProcessInstance, WorkItem]:
+    """Gate (unless `seen` passed it), then lock the instance row, then the item row (call inside
+    `transaction.atomic`). The gate only finds the instance: what counts is the locked re-check."""
+    if seen is None or str(seen.pk) != str(work_item_id):
+        seen = work_item_get_for_user(user=user, work_item_id=work_item_id)
+    instance = lock_instance_bounded(seen.instance_id)
+    return instance, work_item_lock_for_user(user=user, work_item_id=seen.pk)
 
 
 def _record(instance: ProcessInstance, item: WorkItem, event: str, user: Any, now: datetime,
@@ -71,11 +75,13 @@ def _require_active(item: WorkItem) -> None:
 
 
 def _claim(instance: ProcessInstance, item: WorkItem, user: Any, now: datetime, **data: Any) -> None:
+    previous = item.assignee_id
     item.status = WorkItemStatus.CLAIMED
     item.assignee = user
     item.claimed_at = now
     item.version += 1
     item.save(update_fields=["status", "assignee", "claimed_at", "version"])
+    assignee_row_set(item, previous)
     _record(instance, item, "work_item.claimed", user, now, assignee=user.get_username(), **data)
 
 
@@ -113,25 +119,29 @@ def work_item_unclaim(*, user: Any, work_item_id: ItemId) -> WorkItem:
         if item.assignee_id != user.pk and not has_role(user, OPS):
             raise Forbidden("Only the assignee or ops may release this work item.", code="not_assignee")
         previous = item.assignee.get_username() if item.assignee else None
+        previous_id = item.assignee_id
         item.status, item.assignee, item.claimed_at = WorkItemStatus.OPEN, None, None
         item.version += 1
         item.save(update_fields=["status", "assignee", "claimed_at", "version"])
+        assignee_row_set(item, previous_id)
         _record(instance, item, "work_item.unclaimed", user, now, previous_assignee=previous)
         return item
 
 
-def work_item_complete(*, user: Any, work_item_id: ItemId, variables: dict[str, Any]) -> WorkItem:
+def work_item_complete(*, user: Any, work_item_id: ItemId, variables: dict[str, Any],
+                       seen: WorkItem | None = None) -> WorkItem:
     """Complete an item with the submitted variables and advance the instance, in one transaction.
 
     Checks in order, each raising with nothing changed: `Conflict` `work_item_not_open`, then
     `work_item_claimed_by_other`; `ApiError` 400 `invalid_form` with `[{"field", "code", "message"}]`;
     the pipeline's own 409s (`instance_suspended`, `instance_busy` ...). An open item is claimed by
     `user` first (Camunda Tasklist behaviour). If the step itself fails, its incident and the claim
-    are kept and `ApiError` 422 `step_failed` is raised after the commit.
+    are kept and `ApiError` 422 `step_failed` is raised after the commit. `seen`: the item as the
+    caller read it through `work_item_get_for_user` (saves running the gate again).
     """
     now = timezone.now()
     with transaction.atomic():
-        instance, item = _locked(user, work_item_id)
+        instance, item = _locked(user, work_item_id, seen)
         _require_active(item)
         if item.assignee_id is not None and item.assignee_id != user.pk:
             raise Conflict("Someone else has claimed this work item.", code="work_item_claimed_by_other")
@@ -146,7 +156,7 @@ def work_item_complete(*, user: Any, work_item_id: ItemId, variables: dict[str, 
         # We hold the instance lock and `instance` is the row as it stands: the step need not re-read it.
         instance_step(instance_id=instance.pk, command=command, actor=user.get_username(), now=now,
                       locked=instance)
-        item.refresh_from_db()
+        _reread_after_step(item)
     if item.status != WorkItemStatus.COMPLETED:
         raise ApiError(
             "The work item could not be completed: the step failed and an incident was opened for ops.",
@@ -158,22 +168,39 @@ def work_item_complete(*, user: Any, work_item_id: ItemId, variables: dict[str, 
     return item
 
 
-def work_item_comment(*, user: Any, work_item_id: ItemId, text: str) -> WorkItemComment:
-    """Add a comment (stored verbatim, never rendered here) to an item the user may see."""
+def _reread_after_step(item: WorkItem) -> None:
+    """Read back what the step's projection wrote to the item (completion, or nothing if it failed).
+
+    Only the columns it sets: the assignee is unchanged (the caller), and the projection makes the
+    completer the assignee, so neither user needs reading again.
+    """
+    status, completed_at, completed_by_id, version = WorkItem.objects.filter(pk=item.pk).values_list(
+        "status", "completed_at", "completed_by_id", "version"
+    ).get()
+    item.status, item.completed_at, item.version = status, completed_at, version
+    if completed_by_id is not None and completed_by_id == item.assignee_id:
+        item.completed_by = item.assignee
+    else:
+        item.completed_by_id = completed_by_id
+
+
+def work_item_comment(*, user: Any, work_item_id: ItemId, text: str, seen: WorkItem | None = None) -> WorkItemComment:
+    """Add a comment (stored verbatim, never rendered here) to an item the user may see (`seen`: as
+    for `work_item_complete`)."""
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_COMMENT_LENGTH:
         message = f"a comment is 1 to {MAX_COMMENT_LENGTH} characters"
         detail = {"field": "text", "code": "invalid", "message": message}
         raise ApiError(message, code="invalid_input", details=[detail])
     now = timezone.now()
     with transaction.atomic():
-        instance, item = _locked(user, work_item_id)
+        instance, item = _locked(user, work_item_id, seen)
         comment = WorkItemComment.objects.create(work_item=item, author=user, text=text, created_at=now)
         _record(instance, item, "work_item.commented", user, now, comment_id=comment.pk)
         return comment
 
 
 def work_item_reassign(*, user: Any, work_item_id: ItemId, assignee: str | Keep | None = KEEP,
-                       candidate_groups: list[str] | None = None) -> WorkItem:
+                       candidate_groups: list[str] | None = None, seen: WorkItem | None = None) -> WorkItem:
     """Ops only: set (or with `None` clear) the assignee, and/or replace the candidate groups.
 
     `Forbidden` for other roles (after the gate: items they cannot see stay 404); `ApiError` 400
@@ -183,11 +210,12 @@ def work_item_reassign(*, user: Any, work_item_id: ItemId, assignee: str | Keep 
     target = _user_named(assignee) if isinstance(assignee, str) else None
     now = timezone.now()
     with transaction.atomic():
-        instance, item = _locked(user, work_item_id)
+        instance, item = _locked(user, work_item_id, seen)
         if not has_role(user, OPS):
             raise Forbidden("Only ops and admins may reassign work items.")
         _require_active(item)
         previous = item.assignee.get_username() if item.assignee else None
+        previous_id = item.assignee_id
         fields = ["version"]
         if assignee is not KEEP:
             item.assignee = target
@@ -197,7 +225,9 @@ def work_item_reassign(*, user: Any, work_item_id: ItemId, assignee: str | Keep 
         if groups is not None:
             item.candidate_groups = groups
             fields.append("candidate_groups")
-            replace_candidates([item])
+            replace_candidates([item])  # the assignee row too
+        else:
+            assignee_row_set(item, previous_id)
         item.version += 1
         item.save(update_fields=fields)
         _record(instance, item, "work_item.reassigned", user, now, previous_assignee=previous,

@@ -13,10 +13,12 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.errors import ApiError, NotFound
@@ -29,6 +31,7 @@ from apps.ui.schema_form import FieldView, build_fields, errors_by_field, parse_
 from apps.worklist import selectors, services
 from apps.worklist.forms import work_item_form
 from apps.worklist.models import WorkItem
+from apps.worklist.selectors import COUNT_CAP
 
 _PAGE_SIZE = 25
 TABS = {"mine": "My items", "queue": "My groups' queue"}
@@ -56,6 +59,30 @@ class InboxFilterForm(forms.Form):
             process_field.choices = [("", "Any process"), *[(k, k) for k in keys]]
 
 
+class CappedPaginator(Paginator):  # type: ignore[type-arg]  # over a WorkItem queryset
+    """Counts at most `COUNT_CAP + 1` items ("1,000+"): a count of every item the inbox matches
+    would read all of them on each page view, while the page itself comes from an index."""
+
+    @cached_property
+    def count(self) -> int:
+        items: QuerySet[WorkItem] = self.object_list  # type: ignore[assignment]  # always a queryset here
+        return items.order_by().values("pk")[: COUNT_CAP + 1].count()
+
+    @property
+    def count_exact(self) -> bool:
+        """False when more than `COUNT_CAP` items match (then `count` is only a lower bound)."""
+        return self.count <= COUNT_CAP
+
+    @property
+    def count_label(self) -> str:
+        return str(self.count) if self.count_exact else f"{COUNT_CAP:,}+"
+
+
+def _badges(user: Any) -> dict[str, int | str]:
+    counts = selectors.work_item_counts_for_user(user=user, cap=COUNT_CAP)
+    return {name: value if value <= COUNT_CAP else f"{COUNT_CAP:,}+" for name, value in counts.items()}
+
+
 def _inbox_items(user: Any, filters: dict[str, Any]) -> Any:
     tab = filters.get("tab") or "mine"
     queryset = selectors.work_item_list_for_user(
@@ -72,14 +99,14 @@ def inbox(request: HttpRequest) -> HttpResponse:
     """My items / my groups' queue, filtered and sorted; htmx asks for the results partial only."""
     form = InboxFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
-    page = Paginator(_inbox_items(request.user, filters), _PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(_inbox_items(request.user, filters), _PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "form": form,
         "page": page,
         "tab": filters.get("tab") or "mine",
         "tabs": TABS,
         "ordering": filters.get("ordering") or "due_at",
-        "counts": selectors.work_item_counts_for_user(user=request.user),
+        "counts": _badges(request.user),
         "now": timezone.now(),
     }
     template = "ui/inbox/_results.html" if is_htmx(request) else "ui/inbox/list.html"

@@ -63,6 +63,16 @@ def test_every_role_may_start(approval: ProcessDefinition, clients: dict[str, AP
     assert start(clients[role]).status_code == 201
 
 
+@pytest.mark.parametrize("role", ["analyst", "agent", "ops", "admin"])
+def test_start_answers_the_instance_exactly_as_its_detail_shows_it(
+    approval: ProcessDefinition, clients: dict[str, APIClient], role: str
+) -> None:
+    started = start(clients[role], business_key=f"same-{role}", variables={"order": 2})
+
+    assert started.status_code == 201
+    assert clients[role].get(f"{URL}{started.json()['id']}/").json() == started.json()
+
+
 def test_start_needs_authentication_and_a_role(
     approval: ProcessDefinition, clients: dict[str, APIClient], api_client_for: Any
 ) -> None:

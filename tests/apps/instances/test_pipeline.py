@@ -307,16 +307,17 @@ def test_unknown_instance_is_not_found(db: None) -> None:
         instance_step(instance_id="00000000-0000-0000-0000-000000000000", command=CancelCommand(), actor="x")
 
 
-def test_effect_handlers_see_the_saved_instance_and_enqueue_only_on_commit(
+def test_effect_handlers_get_the_stepped_instance_and_enqueue_only_on_commit(
     deploy: Deploy, users: dict[str, Any], django_capture_on_commit_callbacks: Any
 ) -> None:
     deploy(samples.APPROVAL)
     sent: list[str] = []
+    seen: list[tuple[str, str]] = []
 
     def handler(instance: ProcessInstance, result: bpmn.StepResult) -> None:
         from django.db import transaction
 
-        assert ProcessInstance.objects.get(pk=instance.pk).status == result.status
+        seen.append((instance.status, result.status))
         transaction.on_commit(lambda: sent.append(str(instance.pk)))
 
     effects.register_effect_handler(handler)
@@ -329,6 +330,25 @@ def test_effect_handlers_see_the_saved_instance_and_enqueue_only_on_commit(
     finally:
         effects.unregister_effect_handler(handler)
     assert sent == [str(instance.pk)]
+    assert seen == [("waiting", "waiting")]  # the object already holds the step's outcome
+
+
+def test_fields_an_effect_handler_declares_are_saved_with_the_step(
+    deploy: Deploy, users: dict[str, Any], step_results: list[Any]
+) -> None:
+    deploy(samples.APPROVAL)
+    instance = instance_start(process_key="approval", started_by=users["agent"])
+    [item] = step_results[-1][1].work_items_opened
+
+    def handler(instance: ProcessInstance, result: bpmn.StepResult) -> None:
+        instance.sla_clocks = True
+
+    effects.register_effect_handler(handler, fields=("sla_clocks",))
+    try:
+        instance_step(instance_id=instance.pk, command=CompleteWorkItemCommand(work_item_id=item.id), actor="agent")
+    finally:
+        effects.unregister_effect_handler(handler)
+    assert ProcessInstance.objects.get(pk=instance.pk).sla_clocks is True
 
 
 @pytest.mark.parametrize(

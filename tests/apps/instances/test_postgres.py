@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, connections
 from django.utils import timezone
 
 import bpmn
@@ -22,8 +22,10 @@ from apps.instances import effects, runtime
 from apps.instances.commands import CompleteWorkItemCommand, DeliverMessageCommand
 from apps.instances.models import InstanceEvent, ProcessInstance
 from apps.instances.pipeline import instance_step
-from apps.instances.services import instance_start, timers_fire_due
+from apps.instances.services import instance_start
+from apps.instances.timers_sweep import timers_fire_due
 from tests.apps.instances import samples
+from tests.apps.instances.locks import row_lock_held_elsewhere
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -100,27 +102,8 @@ def test_a_step_waits_a_bounded_time_then_answers_busy(
     deploy(samples.PING_COUNTER)
     instance = instance_start(process_key="ping_counter", variables={"limit": 10}, started_by=users["agent"])
     instance.refresh_from_db()
-    holding = threading.Event()
-    release = threading.Event()
-
-    def hold_lock() -> None:
-        try:
-            with transaction.atomic():
-                ProcessInstance.objects.select_for_update().get(pk=instance.pk)
-                holding.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    holder = threading.Thread(target=hold_lock)
-    holder.start()
-    try:
-        assert holding.wait(10)
-        with pytest.raises(Conflict) as err:
-            instance_step(instance_id=instance.pk, command=DeliverMessageCommand(name="ping"), actor="busy")
-    finally:
-        release.set()
-        holder.join(10)
+    with row_lock_held_elsewhere(instance.pk), pytest.raises(Conflict) as err:
+        instance_step(instance_id=instance.pk, command=DeliverMessageCommand(name="ping"), actor="busy")
     assert err.value.code == "instance_busy"
     fresh = ProcessInstance.objects.get(pk=instance.pk)
     assert (fresh.snapshot, fresh.event_seq) == (instance.snapshot, instance.event_seq)

@@ -14,7 +14,8 @@ from apps.core.errors import NotFound
 from apps.definitions.models import ProcessDefinition
 from apps.instances.messaging import message_correlate
 from apps.instances.models import InstanceEvent, MessageSubscription, ProcessInstance
-from apps.instances.services import instance_start, timers_fire_due
+from apps.instances.services import instance_start
+from apps.instances.timers_sweep import timers_fire_due
 from tests.apps.instances import messaging_samples as ms
 from tests.apps.instances import samples
 

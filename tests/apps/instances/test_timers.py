@@ -1,4 +1,4 @@
-"""The due-timer sweep `timers_fire_due` and its Celery task."""
+"""The inline due-timer sweep `timers_fire_due` and the Celery tasks of the dispatching sweep."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from apps.instances.services import (
     instance_resume,
     instance_start,
     instance_suspend,
-    timers_fire_due,
 )
+from apps.instances.timers_sweep import timers_fire_due
 from tests.apps.instances import samples
 
 Deploy = Callable[[bytes], ProcessDefinition]
@@ -150,12 +150,19 @@ def test_retrying_a_timer_incident_before_the_timer_is_due_hands_it_back_to_the_
     assert instance.next_timer_at is not None  # the sweep will fire it when it is due
 
 
-def test_the_celery_task_runs_the_sweep(waiting: ProcessInstance) -> None:
+def test_the_celery_task_sends_a_due_timer_to_the_pool_and_the_batch_task_steps_it(
+    waiting: ProcessInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ProcessInstance.objects.filter(pk=waiting.pk).update(next_timer_at=timezone.now() - timedelta(seconds=1))
+    sent: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(tasks.fire_timer_batch, "apply_async", lambda args, **options: sent.append(args))
 
-    # The engine's timer is still an hour out: the instance is stepped, nothing fires, it waits on.
     assert tasks.fire_due_timers.apply().get() == 1
 
+    [(ids, fire_at, attempt)] = sent
+    assert (ids, attempt) == ([str(waiting.pk)], 0)
+    # The engine's timer is still an hour out: the instance is stepped, nothing fires, it waits on.
+    assert tasks.fire_timer_batch.apply((ids, fire_at, attempt)).get() == 1
     waiting.refresh_from_db()
     assert waiting.status == "waiting"
     assert waiting.next_timer_at is not None and waiting.next_timer_at > timezone.now()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.instances.models import InstanceEvent
+from apps.instances.models import InstanceEvent, ProcessInstance
 from apps.instances.services import instance_cancel, instance_resume, instance_suspend
 from apps.sla.models import Deadline, SlaBreach, SlaPolicy
+from apps.sla.services import sla_policies_replace
 from apps.sla.sweep import deadlines_fire_due, deadlines_reconcile_suspensions, sla_sweep
 from apps.worklist.models import WorkItem
 from apps.worklist.services import work_item_complete
@@ -128,6 +132,51 @@ def test_an_override_gives_a_plain_model_an_sla_and_disabling_removes_one(deploy
     SlaPolicy.objects.create(process_key="review_sla", activity_id="review", enabled=False)
     other = start("review_sla")
     assert list(Deadline.objects.filter(instance=other).values_list("activity_id", flat=True)) == [""]
+
+
+def test_another_process_override_applies_once_the_cached_none_expires(deploy, start, settings):
+    deploy(samples.PLAIN)
+    settings.PATCHBAY_SLA_POLICY_CACHE_MS = 60_000
+    start("plain")  # this process now remembers that "plain" has no override
+    # Written as another process would: no signal reaches this one.
+    SlaPolicy.objects.bulk_create([SlaPolicy(process_key="plain", activity_id="work", target=timedelta(minutes=10))])
+
+    within_ttl = start("plain")
+    settings.PATCHBAY_SLA_POLICY_CACHE_MS = 0
+    after_ttl = start("plain")
+
+    assert not Deadline.objects.filter(instance=within_ttl).exists()
+    assert Deadline.objects.get(instance=after_ttl).activity_id == "work"
+
+
+def test_an_override_saved_in_this_process_applies_to_the_next_step(deploy, start, settings):
+    deploy(samples.PLAIN)
+    settings.PATCHBAY_SLA_POLICY_CACHE_MS = 60_000
+    start("plain")
+    sla_policies_replace(process_key="plain", items=[{"activity_id": "work", "target": "PT10M"}])
+
+    instance = start("plain")
+
+    assert Deadline.objects.get(instance=instance).activity_id == "work"
+
+
+def test_an_instance_without_policies_or_clocks_asks_no_sla_table(deploy, start, users):
+    deploy(samples.PLAIN)
+    instance = start("plain")
+    item = WorkItem.objects.get(instance=instance)
+    with CaptureQueriesContext(connection) as queries:
+        work_item_complete(user=users["agent"], work_item_id=item.pk, variables={})
+    sla_tables = re.compile(r'\b(FROM|JOIN|INTO|UPDATE)\s+"sla_')
+    assert not [q["sql"] for q in queries.captured_queries if sla_tables.search(q["sql"])]
+
+
+def test_the_clock_flag_follows_the_running_clocks(deploy, start, users):
+    deploy(samples.REVIEW)
+    instance = start("review_sla")
+    assert ProcessInstance.objects.get(pk=instance.pk).sla_clocks is True
+    item = WorkItem.objects.get(instance=instance, activity_id="review")
+    work_item_complete(user=users["agent"], work_item_id=item.pk, variables={})
+    assert ProcessInstance.objects.get(pk=instance.pk).sla_clocks is False
 
 
 def test_properties_declare_business_time_slas(deploy, start):

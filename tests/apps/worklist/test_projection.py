@@ -7,7 +7,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from apps.instances.models import InstanceEvent
-from apps.instances.services import instance_cancel, timers_fire_due
+from apps.instances.services import instance_cancel
+from apps.instances.timers_sweep import timers_fire_due
 from apps.worklist.models import WorkItem, WorkItemCandidate
 from apps.worklist.services import work_item_complete
 from tests.apps.worklist import samples
