@@ -30,16 +30,21 @@ def definition_get(*, definition_id: int) -> ProcessDefinition:
 
 
 def definition_get_latest(*, key: str) -> ProcessDefinition:
-    """The highest version of a process key; raises `NotFound` when the key was never deployed."""
-    definition = ProcessDefinition.objects.filter(key=key).order_by("-version").first()
+    """The highest version of a process key; raises `NotFound` when the key was never deployed.
+
+    Without the uploaded bytes and warnings (read on access): starting an instance needs neither, and
+    the model source comes from the per-process cache (`apps.instances.runtime`).
+    """
+    definition = ProcessDefinition.objects.defer("source", "warnings").filter(key=key).order_by("-version").first()
     if definition is None:
         raise NotFound(f"No definition with key {key!r} is deployed.")
     return definition
 
 
 def definition_get_version(*, key: str, version: int) -> ProcessDefinition:
-    """One version of a process key; raises `NotFound` when that version does not exist."""
-    definition = ProcessDefinition.objects.filter(key=key, version=version).first()
+    """One version of a process key (without its bytes and warnings, read on access); raises
+    `NotFound` when that version does not exist."""
+    definition = ProcessDefinition.objects.defer("source", "warnings").filter(key=key, version=version).first()
     if definition is None:
         raise NotFound(f"Definition {key!r} has no version {version}.")
     return definition

@@ -30,6 +30,7 @@ import bpmn
 from apps.core.errors import ApiError, Conflict
 from apps.core.logging import bind_log_context, log_context
 from apps.core.metrics import STEP_SECONDS
+from apps.core.rows import insert_rows, update_row
 from apps.instances.commands import (
     CancelCommand,
     Command,
@@ -146,10 +147,12 @@ def _step_and_write(
     if change.result is not None:
         change.update_fields.extend(_record_effects(instance, command, change.result, now))
     append_events(instance=instance, drafts=change.events, actor=actor, now=now)
+    # Hand-built statements (`apps.core.rows`): the ORM's `save` compiled more than the step ran.
     if insert:
-        instance.save(force_insert=True)
+        insert_rows(ProcessInstance, [instance])
+        instance._state.adding, instance._state.db = False, "default"
     else:
-        instance.save(update_fields=list(dict.fromkeys([*change.update_fields, "event_seq"])))
+        update_row(instance, [*change.update_fields, "event_seq"])
 
 
 def _record_effects(instance: ProcessInstance, command: Command, result: bpmn.StepResult, now: datetime) -> list[str]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from apps.core.rows import insert_rows
 from apps.instances.models import Incident, IncidentStatus, InstanceEvent, ProcessInstance
 
 
@@ -31,7 +32,8 @@ def append_events(*, instance: ProcessInstance, drafts: list[EventDraft], actor:
     if not drafts:
         return
     first = instance.event_seq + 1
-    InstanceEvent.objects.bulk_create(
+    insert_rows(
+        InstanceEvent,
         [
             InstanceEvent(
                 instance=instance,

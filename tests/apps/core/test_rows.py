@@ -1,0 +1,70 @@
+"""Hand-built statements store and read rows exactly as the ORM does (on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from apps.core.rows import insert_rows, select_row, update_row
+from apps.definitions.services import definition_deploy
+from apps.instances.models import InstanceEvent, ProcessInstance
+from tests.apps.instances import samples
+
+pytestmark = pytest.mark.django_db
+
+DATA: dict[str, Any] = {"text": "Grüße \"quoted\"", "nested": {"list": [1, 2.5, None, True]}, "empty": {}}
+
+
+def _instance() -> ProcessInstance:
+    definition, _ = definition_deploy(filename="approval.bpmn", content=samples.APPROVAL, deployed_by=None)
+    return ProcessInstance(definition=definition, process_key=definition.key, variables=DATA,
+                           completed_activities=["a", "b"], next_timer_at=datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC))
+
+
+def test_an_inserted_row_reads_back_as_the_orm_would_have_stored_it() -> None:
+    instance = _instance()
+
+    insert_rows(ProcessInstance, [instance])
+
+    stored = ProcessInstance.objects.get(pk=instance.pk)
+    assert (stored.variables, stored.completed_activities, stored.next_timer_at) == (
+        DATA, ["a", "b"], datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC))
+    assert stored.started_at == instance.started_at and stored.definition_id == instance.definition_id
+
+
+def test_an_update_writes_only_the_named_fields_of_that_row() -> None:
+    instance, other = _instance(), _instance()
+    insert_rows(ProcessInstance, [instance, other])
+    instance.variables, instance.status, instance.business_key = {"changed": [1]}, "waiting", "not saved"
+
+    assert update_row(instance, ["variables", "status"]) == 1
+
+    stored = ProcessInstance.objects.get(pk=instance.pk)
+    assert (stored.variables, stored.status, stored.business_key) == ({"changed": [1]}, "waiting", None)
+    assert ProcessInstance.objects.get(pk=other.pk).variables == DATA
+
+
+def test_rows_with_database_generated_keys_are_inserted_together() -> None:
+    instance = _instance()
+    insert_rows(ProcessInstance, [instance])
+    at = datetime(2031, 5, 6, tzinfo=UTC)
+
+    events = [InstanceEvent(instance=instance, seq=n, type="t", at=at, data={"n": n}) for n in (1, 2)]
+
+    insert_rows(InstanceEvent, events)
+
+    assert list(InstanceEvent.objects.filter(instance=instance).order_by("seq").values_list("seq", "data", "at")) == [
+        (1, {"n": 1}, at), (2, {"n": 2}, at)]
+
+
+def test_a_row_selected_by_key_is_the_orm_object_or_none() -> None:
+    instance = _instance()
+    insert_rows(ProcessInstance, [instance])
+
+    found = select_row(ProcessInstance, "id", instance.pk, lock=True)
+
+    assert found is not None and found.variables == DATA and found.pk == instance.pk
+    assert select_row(ProcessInstance, "id", uuid.uuid4()) is None
