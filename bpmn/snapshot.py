@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
     BpmnWorkflowConverter,
     WorkflowConverter,
 )
+from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from bpmn.migrations import SNAPSHOT_VERSION, upgrade
@@ -47,11 +48,41 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
+# What `json.loads` makes of a JSON scalar: nothing to restore in it.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+class _InPlaceRegistry(DefaultRegistry):
+    """SpiffWorkflow's registry, restoring plain data in place instead of copying it value by value.
+
+    SpiffWorkflow's `restore` calls itself once per value and rebuilds every dict and list: ~35 ms
+    for 1 MB of instance data, on every step. `load` only ever restores the fresh output of
+    `json.loads`, which nothing else holds, so containers are kept and only the values that do need
+    restoring (dicts tagged with a `typename`) are replaced. Anything else takes SpiffWorkflow's path.
+    """
+
+    def restore(self, val: Any, **kwargs: Any) -> Any:
+        kind = type(val)
+        if kind is dict and "typename" not in val:
+            for key, item in val.items():
+                if type(item) not in _SCALARS:
+                    restored = self.restore(item, **kwargs)
+                    if restored is not item:
+                        val[key] = restored  # replacing a value keeps the dict's size: safe while iterating
+            return val
+        if kind is list:
+            for index, item in enumerate(val):
+                if type(item) not in _SCALARS:
+                    val[index] = self.restore(item, **kwargs)
+            return val
+        return super().restore(val, **kwargs)
+
+
 def _build_registry() -> Any:
     config = dict(SPIFF_CONFIG)
     config[PatchbayWorkflow] = _SpeclessWorkflowConverter
     config[PatchbaySubWorkflow] = BpmnSubWorkflowConverter
-    registry = BpmnWorkflowSerializer.configure(config)
+    registry = BpmnWorkflowSerializer.configure(config, registry=_InPlaceRegistry())
     # Script data may hold these; JSON has no type for them, so they are tagged and restored exactly.
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))
     registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))

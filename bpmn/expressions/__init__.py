@@ -13,7 +13,8 @@ and correlation keys never reach Python's `eval`/`exec`. Instead:
 
 Names resolve to instance data, then to `extra`; a function name resolves to the curated function
 only where it is called, so data may hold variables called `date` or `max`. Expressions cannot
-change data (mutating methods are refused); scripts work on a copy that is committed on success.
+change data (mutating methods are refused); a script's changes are kept apart (`changes.py`) and
+committed on success.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from bpmn.errors import ExpressionError
+from bpmn.expressions import changes
 from bpmn.expressions.checker import Mode, Problem, compile_checked
 from bpmn.expressions.functions import FUNCTIONS
 from bpmn.expressions.interpreter import Interpreter
@@ -35,7 +37,7 @@ from bpmn.expressions.limits import (
     set_current_limits,
 )
 from bpmn.expressions.scripts import ScriptInterpreter
-from bpmn.expressions.values import check_data_size, clone
+from bpmn.expressions.values import check_data_size
 
 __all__ = ["DEFAULT_LIMITS", "FUNCTIONS", "Limits", "check_expression", "check_script", "evaluate", "execute"]
 
@@ -83,23 +85,23 @@ def execute(script: str, data: dict[str, Any], *, limits: Limits = DEFAULT_LIMIT
             element_id: str | None = None, extra: Mapping[str, Any] | None = None) -> None:
     """Run a script; top-level assignments write into `data` in place.
 
-    Atomic: the script works on a copy of `data`, committed only when every statement succeeded,
-    so on any error `data` is left exactly as it was. Raises ExpressionError like `evaluate`.
+    Atomic: the script's changes (and private copies of the containers it read) are kept apart
+    and committed only when every statement succeeded, so on any error `data` is left exactly as
+    it was. Data the script does not touch is not copied, and is measured only when the script
+    made the data larger (`changes.check_size`). Raises ExpressionError like `evaluate`.
     """
     tree = _checked(script, "exec", limits, element_id)
     if not isinstance(tree, ast.Module):  # guaranteed by mode="exec"; narrows the type
         raise ExpressionError("not a script", element_id=element_id)
 
     def run() -> dict[str, Any]:
-        working: dict[str, Any] = clone(data)
-        ScriptInterpreter(scope=working, data=_EMPTY, extra=extra or _EMPTY, limits=limits,
+        changed: dict[str, Any] = {}
+        ScriptInterpreter(scope=changed, data=data, extra=extra or _EMPTY, limits=limits,
                           element_id=element_id, script=True).run(tree.body)
-        check_data_size(working, limits.max_data_size, "instance data")
-        return working
+        changes.check_size(data, changed, limits.max_data_size)
+        return changed
 
-    working = _with_limits(run, limits, element_id)
-    data.clear()
-    data.update(working)
+    changes.commit(data, _with_limits(run, limits, element_id))
 
 
 def _checked(text: str, mode: Mode, limits: Limits, element_id: str | None) -> ast.AST:

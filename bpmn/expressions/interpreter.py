@@ -11,12 +11,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bpmn.errors import ExpressionError
+from bpmn.expressions.changes import DELETED
 from bpmn.expressions.functions import CONTEXT_FUNCTIONS, FUNCTIONS
 from bpmn.expressions.limits import EvalFailure, LimitExceeded, Limits, describe_failure, shorten
 from bpmn.expressions.methods import find_attribute, find_method
 from bpmn.expressions.operators import BINARY, COMPARE, UNARY, check_format_spec
 from bpmn.expressions.values import (
     CONTAINERS,
+    IMMUTABLE,
     check_collection_len,
     check_data_size,
     check_string_len,
@@ -42,7 +44,11 @@ _ITEMS_PER_STEP_SHIFT = 3
 
 
 class Interpreter:
-    """Evaluates expressions over `scope` (locals), then `data` (read-only), then `extra`."""
+    """Evaluates expressions over `scope` (locals), then `data` (read-only), then `extra`.
+
+    In a script, `scope` holds the script's changes (`bpmn.expressions.changes`): every name it
+    assigned or deleted and a private copy of every container it read from `data`.
+    """
 
     __slots__ = (
         "data", "element_id", "extra", "extra_copies", "limits", "max_steps", "scope", "script", "steps",
@@ -116,13 +122,24 @@ class Interpreter:
     # -- names and assignment (comprehensions bind names too, so these live here) --
 
     def load(self, name: str) -> Any:
-        """A name's value: locals/script data first, then the instance data, then `extra`."""
+        """A name's value: locals (a script's changes) first, then the instance data, then `extra`."""
         value = self.scope.get(name, _MISSING)
         if value is _MISSING:
             value = self.data.get(name, _MISSING)
             if value is _MISSING:
                 value = self.load_extra(name)
+            elif self.script and type(value) not in IMMUTABLE:
+                # Copy on first read: the script may change a container in place (or through an
+                # alias of a nested value), and the instance data must stay untouched until commit.
+                value = self.scope[name] = clone(value)
+        elif value is DELETED:
+            raise EvalFailure(f"name '{name}' is not defined")
         return value
+
+    def defines(self, name: str) -> bool:
+        """Whether `name` is a local or instance-data name now (not `extra`, not deleted)."""
+        value = self.scope.get(name, _MISSING)
+        return name in self.data if value is _MISSING else value is not DELETED
 
     def load_extra(self, name: str) -> Any:
         value = self.extra.get(name, _MISSING)
@@ -333,6 +350,10 @@ class Interpreter:
         """
         names = {node.id for generator in generators for node in ast.walk(generator.target)
                  if isinstance(node, ast.Name)}
+        if self.script:  # take the script's copy of a shadowed container now, so it is copied once
+            for name in names:
+                if name not in self.scope and name in self.data:
+                    self.load(name)
         saved = {name: self.scope.get(name, _MISSING) for name in names}
         try:
             self.run_clause(generators, 0, emit)

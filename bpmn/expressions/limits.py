@@ -26,7 +26,9 @@ class Limits:
     max_source_len: int = 20_000  # characters of source text
     max_depth: int = 50  # AST nesting depth
     # Approximate JSON size of an expression's result or of a script's data: shared references
-    # (`[s] * 100_000`) are cheap in memory but explode when the engine serializes them.
+    # (`[s] * 100_000`) are cheap in memory but explode when the engine serializes them. A script
+    # is refused when the data it leaves is larger, unless it was so before and did not grow
+    # (`changes.check_size`).
     max_data_size: int = 10_000_000
 
 

@@ -1,7 +1,7 @@
 """The statement part of the interpreter, for scripts.
 
-A script runs on a copy of the instance data (`scope`); the caller commits the copy only when the
-whole script succeeded.
+A script's assignments, deletions and private copies of the containers it read go into `scope`
+(`bpmn.expressions.changes`); the caller commits them only when the whole script succeeded.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bpmn.errors import ExpressionError
+from bpmn.expressions.changes import DELETED
 from bpmn.expressions.interpreter import Dispatch, Interpreter
 from bpmn.expressions.limits import EvalFailure, LimitExceeded
 from bpmn.expressions.operators import BINARY
@@ -95,9 +96,9 @@ class ScriptInterpreter(Interpreter):
     def delete(self, node: ast.Delete) -> None:
         for target in node.targets:
             if isinstance(target, ast.Name):
-                if target.id not in self.scope:
+                if not self.defines(target.id):
                     raise EvalFailure(f"name '{target.id}' is not defined")
-                del self.scope[target.id]
+                self.scope[target.id] = DELETED  # removed from the instance data on commit
             elif isinstance(target, ast.Subscript):
                 container = self.eval(target.value)
                 if container.__class__ not in (dict, list):

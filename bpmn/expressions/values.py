@@ -16,7 +16,7 @@ from bpmn.expressions.limits import MAX_DATA_DEPTH, LimitExceeded, current_limit
 SEQUENCES: frozenset[type] = frozenset({list, tuple, set, frozenset})
 CONTAINERS: frozenset[type] = SEQUENCES | {dict}
 # Values a script may share with the original data instead of copying: they cannot be changed.
-_IMMUTABLE: frozenset[type] = frozenset(
+IMMUTABLE: frozenset[type] = frozenset(
     {str, int, float, bool, type(None), date, datetime, timedelta, range, bytes}
 )
 
@@ -76,7 +76,8 @@ def _scalar_size(value: Any) -> int:
 
 
 def _container_size(value: Any, budget: int, depth: int, sizes: dict[int, int]) -> int:
-    # Runs over all instance data after every script: scalars are handled inline, without a call.
+    # Runs over every value a script changed (all instance data when it grew): scalars are handled
+    # inline, without a call.
     known = sizes.get(id(value))
     if known is not None:
         return known
@@ -111,18 +112,19 @@ def check_data_size(value: Any, budget: int, what: str) -> None:
 def clone(value: Any, depth: int = 0) -> Any:
     """A deep copy of JSON-like data, much faster than `copy.deepcopy` for dicts and lists.
 
-    Scripts work on a clone so that an error half-way leaves the instance data untouched.
+    A script gets a clone of every container it reads, so that an error half-way (or a change
+    made in place) leaves the instance data untouched until the script's changes are committed.
     """
     kind = type(value)
-    if kind in _IMMUTABLE:
+    if kind in IMMUTABLE:
         return value
     if depth >= MAX_DATA_DEPTH:
         raise LimitExceeded(f"data nested more than {MAX_DATA_DEPTH} levels deep (or containing itself)")
     deeper = depth + 1
-    if kind is dict:  # immutable items are shared inline: this runs before every script
-        return {key: item if type(item) in _IMMUTABLE else clone(item, deeper) for key, item in value.items()}
+    if kind is dict:  # immutable items are shared inline: a script may read a large container
+        return {key: item if type(item) in IMMUTABLE else clone(item, deeper) for key, item in value.items()}
     if kind is list:
-        return [item if type(item) in _IMMUTABLE else clone(item, deeper) for item in value]
+        return [item if type(item) in IMMUTABLE else clone(item, deeper) for item in value]
     if kind is tuple:
         return tuple(clone(item, deeper) for item in value)
     return copy.deepcopy(value)
