@@ -20,6 +20,7 @@ import copy
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -101,24 +102,38 @@ def instance_step(
     on a copy of it instead of locking and reading the row again (two queries, and the snapshot).
     """
     now = now or timezone.now()
-    started = time.perf_counter()
     # Every log line of the step (engine, effect handlers ...) carries the instance id and business key.
     with log_context(instance_id=str(instance_id)):
-        try:
-            return _run_step(instance_id, command, actor, incident_id, now, locked=locked)
-        except OperationalError as exc:
-            # SQLite waits for its write lock at BEGIN, before `lock_instance_bounded` could translate it.
-            raise_if_busy(exc)
-            raise
-        except (ApiError, DatabaseError):
-            # Answers to the caller, and infrastructure trouble (the caller retries): no incident.
-            raise
-        except bpmn.CommandRejected as exc:
-            raise Conflict(str(exc), code=exc.code) from exc
-        except Exception as exc:
-            return _record_failure(instance_id, command, actor, exc, incident_id=incident_id, now=now)
-        finally:
-            STEP_SECONDS.labels(command=command.kind).observe(time.perf_counter() - started)
+        return _guarded(
+            command,
+            lambda: _run_step(instance_id, command, actor, incident_id, now, locked=locked),
+            lambda exc: _record_failure(instance_id, command, actor, exc, incident_id=incident_id, now=now),
+        )
+
+
+def _guarded(
+    command: Command,
+    run: Callable[[], ProcessInstance],
+    record_failure: Callable[[Exception], ProcessInstance],
+) -> ProcessInstance:
+    """Run a step and sort what it raises: answers and infrastructure trouble go to the caller, an
+    engine rejection becomes a 409, anything else is the step failing (`record_failure`)."""
+    started = time.perf_counter()
+    try:
+        return run()
+    except OperationalError as exc:
+        # SQLite waits for its write lock at BEGIN, before `lock_instance_bounded` could translate it.
+        raise_if_busy(exc)
+        raise
+    except (ApiError, DatabaseError):
+        # Answers to the caller, and infrastructure trouble (the caller retries): no incident.
+        raise
+    except bpmn.CommandRejected as exc:
+        raise Conflict(str(exc), code=exc.code) from exc
+    except Exception as exc:
+        return record_failure(exc)
+    finally:
+        STEP_SECONDS.labels(command=command.kind).observe(time.perf_counter() - started)
 
 
 def _run_step(
@@ -158,8 +173,7 @@ def _step_and_write(
 def _record_effects(instance: ProcessInstance, command: Command, result: bpmn.StepResult, now: datetime) -> list[str]:
     """Messages, signals and the registered effect handlers; returns the instance fields they set."""
     traits = get_engine().traits(model_source_for(instance.definition))
-    if traits.catches_messages or result.messages_thrown:
-        step_messages_record(instance=instance, result=result, now=now, catches=traits.catches_messages)
+    step_messages_record(instance=instance, result=result, now=now, catches=traits.catches_messages)
     step_signals_record(instance=instance, result=result, now=now, catches=traits.catches_signals)
     return run_effect_handlers(instance, result)
 
@@ -175,22 +189,20 @@ def instance_start_new(
     An `IntegrityError` of the INSERT (the unique business key) propagates with nothing written.
     """
     now = now or timezone.now()
-    started = time.perf_counter()
     instance.started_at = now  # SLA clocks count from it before the row exists
     pristine = copy.copy(instance)
+
+    def run() -> ProcessInstance:
+        with transaction.atomic():
+            _step_and_write(instance, command, actor, now, insert=True)
+            return instance
+
     with log_context(instance_id=str(instance.pk), business_key=instance.business_key):
-        try:
-            with transaction.atomic():
-                _step_and_write(instance, command, actor, now, insert=True)
-                return instance
-        except (ApiError, DatabaseError):
-            raise
-        except bpmn.CommandRejected as exc:
-            raise Conflict(str(exc), code=exc.code) from exc
-        except Exception as exc:
-            return _record_failure(pristine.pk, command, actor, exc, incident_id=None, now=now, new=pristine)
-        finally:
-            STEP_SECONDS.labels(command=command.kind).observe(time.perf_counter() - started)
+        return _guarded(
+            command,
+            run,
+            lambda exc: _record_failure(pristine.pk, command, actor, exc, incident_id=None, now=now, new=pristine),
+        )
 
 
 def _check_applies(instance: ProcessInstance, command: Command, incident_id: int | None) -> None:

@@ -77,15 +77,13 @@ COMMANDS[DeliverSignalCommand.kind] = DeliverSignalCommand  # retries of its inc
 
 
 def step_signals_record(
-    *, instance: ProcessInstance, result: bpmn.StepResult, now: datetime, catches: bool | None = None
+    *, instance: ProcessInstance, result: bpmn.StepResult, now: datetime, catches: bool
 ) -> None:
     """Replace the instance's signal subscriptions with the step's and put thrown signals in the outbox.
 
     `catches`: whether the instance's model can catch a signal at all (`bpmn.Engine.traits`); a model
     that cannot has no subscription rows to diff, so a step that throws none costs no query.
     """
-    if catches is None:
-        catches = get_engine().traits(model_source_for(instance.definition)).catches_signals
     if not result.signals_thrown and not result.signal_subscriptions and not catches:
         return
     signal_subscriptions_replace(instance=instance, subscriptions=result.signal_subscriptions, now=now)

@@ -27,7 +27,7 @@ def correlation_key(correlation: dict[str, Any]) -> str:
 
 
 def step_messages_record(
-    *, instance: ProcessInstance, result: bpmn.StepResult, now: datetime, catches: bool = True
+    *, instance: ProcessInstance, result: bpmn.StepResult, now: datetime, catches: bool
 ) -> None:
     """Replace the instance's subscriptions with the step's, and record the messages it threw.
 

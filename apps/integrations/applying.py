@@ -33,15 +33,16 @@ _LATER = frozenset({"instance_busy", "instance_suspended"})
 
 
 def _command_for(call: OutboundCall) -> Command | None:
+    """The step for the outcome recorded on the row, or None when it is not one a step applies."""
     if call.status == CallStatus.SUCCEEDED:
-        return ResumeServiceTaskCommand(call_id=call.call_id, result=call.result)
+        return command_for_outcome(call, Outcome("result", result=call.result))
     if call.status == CallStatus.FAILED and call.error_code:
-        return FailServiceTaskCommand(call_id=call.call_id, error_code=call.error_code, message=call.last_error)
+        return command_for_outcome(call, Outcome("bpmn_error", error_code=call.error_code, message=call.last_error))
     return None
 
 
 def command_for_outcome(call: OutboundCall, outcome: Outcome) -> Command:
-    """The step that carries a result or BPMN error into the instance (before it is recorded)."""
+    """The step that carries a result or BPMN error into the instance (recorded or about to be)."""
     if outcome.kind == "result":
         return ResumeServiceTaskCommand(call_id=call.call_id, result=outcome.result)
     return FailServiceTaskCommand(call_id=call.call_id, error_code=outcome.error_code, message=outcome.message)

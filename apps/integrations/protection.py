@@ -19,7 +19,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 
@@ -108,16 +107,17 @@ def breaker_quiet(system: ExternalSystem) -> bool:
     return system.breaker_state == BreakerState.CLOSED and system.consecutive_failures == 0
 
 
-def breaker_unchanged_by(claim: Any, *, system_ok: bool | None) -> bool:
-    """True when recording `system_ok` for `claim` would leave the breaker as it is: nothing to lock.
+def breaker_unchanged_by(*, quiet: bool, system_ok: bool | None) -> bool:
+    """True when recording `system_ok` leaves the breaker as it is: nothing to lock or write.
 
-    A success on a breaker that was quiet when the call was claimed (under the system lock) is a
-    no-op: it is counted as of the claim. A failure counted by another call meanwhile stays counted;
-    the next success recorded under the lock resets it, as it would have.
+    `quiet`: the breaker was closed with no failure counted when the call was claimed (under the
+    system lock, `breaker_quiet`); a success is then a no-op, counted as of the claim. A failure
+    counted by another call meanwhile stays counted; the next success recorded under the lock resets
+    it, as it would have.
     """
     if system_ok is None:
         return True
-    return bool(system_ok and claim.breaker_quiet)
+    return system_ok and quiet
 
 
 def breaker_record(system: ExternalSystem, *, system_ok: bool | None, now: datetime) -> None:

@@ -196,7 +196,7 @@ def _record_and_apply(claim: Claim, outcome: Outcome, fields: dict[str, Any]) ->
     and nothing was written) - the caller records and applies in two transactions.
     """
     call = claim.call
-    if not protection.breaker_unchanged_by(claim, system_ok=outcome.system_ok):
+    if not protection.breaker_unchanged_by(quiet=claim.breaker_quiet, system_ok=outcome.system_ok):
         return None
     command = command_for_outcome(call, outcome)
     try:

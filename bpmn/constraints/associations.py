@@ -11,6 +11,7 @@ may copy (BPMN 2.0.2, 10.4.1 Data Inputs and Outputs of a process, 10.4.3 Data A
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from bpmn.constraints.model import Model, children, tag, texts
@@ -30,22 +31,34 @@ def _process_io(model: Model, kind: str) -> dict[str, Any]:
 
 @rule("EXT.080", "a process's own data inputs are never the target of a data output association")
 def process_inputs_read_only(model: Model) -> Iterator[Finding]:
-    inputs = _process_io(model, "dataInput")
-    for association in model.all("dataOutputAssociation"):
-        for ref in texts(association, "targetRef"):
-            if ref in inputs:
-                yield at(association, f"the data output association {association.get('id')} writes '{ref}', a "
-                                      "data input of the process; a process's inputs can only be read")
+    yield from _wrong_way(model, _Direction("dataInput", "dataOutputAssociation", "data output association",
+                                            "targetRef", "writes", "data input", "inputs can only be read"))
 
 
 @rule("EXT.082", "a process's own data outputs are never the source of a data input association")
 def process_outputs_write_only(model: Model) -> Iterator[Finding]:
-    outputs = _process_io(model, "dataOutput")
-    for association in model.all("dataInputAssociation"):
-        for ref in texts(association, "sourceRef"):
-            if ref in outputs:
-                yield at(association, f"the data input association {association.get('id')} reads '{ref}', a "
-                                      "data output of the process; a process's outputs can only be written")
+    yield from _wrong_way(model, _Direction("dataOutput", "dataInputAssociation", "data input association",
+                                            "sourceRef", "reads", "data output", "outputs can only be written"))
+
+
+@dataclass(frozen=True)
+class _Direction:
+    kind: str  # the process's own ioSpecification element
+    association: str  # the association that must not use it
+    label: str
+    end: str  # the association's end that must not name it
+    verb: str
+    noun: str
+    why: str
+
+
+def _wrong_way(model: Model, way: _Direction) -> Iterator[Finding]:
+    own = _process_io(model, way.kind)
+    for association in model.all(way.association):
+        for ref in texts(association, way.end):
+            if ref in own:
+                yield at(association, f"the {way.label} {association.get('id')} {way.verb} '{ref}', a "
+                                      f"{way.noun} of the process; a process's {way.why}")
 
 
 @rule("EXT.092", "a data association without a transformation has exactly one source")
