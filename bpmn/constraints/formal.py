@@ -9,7 +9,8 @@ belongs to (EXT.128).
 Patchbay's default profile relaxes two of these by design (docs/writing-models.md, "Profiles"):
 - an untyped expression is read as a formal one in the process's expression language (an untyped
   timer text: an ISO 8601 literal or an expression), because most modelers omit the type; so EXT.012
-  and EXT.123 reject only an untyped text that cannot be read that way, which is natural language;
+  and EXT.123 reject only an untyped text that cannot be read that way, which is natural language,
+  and an untyped text at a site Patchbay never evaluates (nothing reads it as a formal expression);
 - messages are routed by name (`messageRef`), so an `operationRef` is not required (EXT.128 is
   checked only in the strict profile).
 The strict profile enforces the specification's reading: every such text typed, every message bound.
@@ -34,6 +35,12 @@ _SITES = {
     "conditionExpression": ("sequenceFlow",),
     "loopCondition": ("standardLoopCharacteristics",),
 }
+# Expression sites Patchbay never evaluates: a data association's assignment is not run (the association
+# copies its source), and an ad-hoc sub-process with a completionCondition is not supported (validation
+# rejects both as unsupported_element). The default reading "an untyped text means what the formal one
+# would" needs a language that reads the text; here none does, so an untyped text stays what the
+# specification calls it, natural language. Move a site out of here when Patchbay starts to run it.
+_NOT_EVALUATED = {"from": ("assignment",), "to": ("assignment",), "completionCondition": ("adHocSubProcess",)}
 _TIMERS: dict[str, TimerKind] = {"timeDate": "date", "timeCycle": "cycle", "timeDuration": "duration"}
 _MARKERS = ("${", "#{", "=")  # modeler dialects (JUEL, FEEL) that `bpmn.dialects` translates first
 
@@ -80,12 +87,21 @@ def _untyped(model: Model, element: Any) -> bool:
     """
     if _is_formal(element):
         return False
-    return model.strict or _unreadable(element)
+    return model.strict or _unreadable(element) or not _evaluated(element)
 
 
-def _why(model: Model) -> str:
-    return ("the strict profile requires xsi:type=\"tFormalExpression\"" if model.strict else
-            "it is neither typed as a formal expression nor readable as one (natural language)")
+def _evaluated(element: Any) -> bool:
+    """Whether Patchbay reads the text at this site as an expression (see `_NOT_EVALUATED`)."""
+    return tag(element.getparent()) not in _NOT_EVALUATED.get(tag(element), ())
+
+
+def _why(model: Model, element: Any) -> str:
+    if model.strict:
+        return "the strict profile requires xsi:type=\"tFormalExpression\""
+    if not _evaluated(element):
+        return ("it is untyped, which the specification reads as natural language, and Patchbay does not "
+                "evaluate this expression, so the default profile cannot read it as a formal one")
+    return "it is neither typed as a formal expression nor readable as one (natural language)"
 
 
 @rule("EXT.012", "expressions of an executable process are formal expressions")
@@ -93,10 +109,12 @@ def formal_expressions(model: Model) -> Iterator[Finding]:
     for name, parents in _SITES.items():
         for element in model.all(name):
             if tag(element.getparent()) in parents and _untyped(model, element):
-                yield at(element, f"the {name} of {_owner(element)} is not a formal expression: {_why(model)}")
+                yield at(element, f"the {name} of {_owner(element)} is not a formal expression: "
+                                  f"{_why(model, element)}")
     for element in model.all(*_TIMERS):
         if tag(element.getparent()) == "timerEventDefinition" and _untyped(model, element):
-            yield at(element, f"the {tag(element)} of {_owner(element)} is not a formal expression: {_why(model)}")
+            yield at(element, f"the {tag(element)} of {_owner(element)} is not a formal expression: "
+                              f"{_why(model, element)}")
 
 
 @rule("EXT.123", "a conditional trigger of an executable process has a formal condition")
@@ -105,7 +123,7 @@ def formal_conditions(model: Model) -> Iterator[Finding]:
         for condition in (c for c in definition if tag(c) == "condition"):
             if _untyped(model, condition):
                 yield at(condition, f"the condition of {_owner(condition)} is not a formal expression: "
-                                    f"{_why(model)}")
+                                    f"{_why(model, condition)}")
 
 
 @rule("EXT.128", "a message event definition of an executable process names its operation (operationRef)",

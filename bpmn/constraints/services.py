@@ -9,7 +9,9 @@ out-message: its ioSpecification has exactly one input set (EXT.042), at most on
 
 from __future__ import annotations
 
+import ast
 import re
+import textwrap
 from collections.abc import Iterator
 from typing import Any
 
@@ -105,14 +107,38 @@ def service_bindings(model: Model) -> Iterator[Finding]:
                               "to its data (add an ioBinding)")
 
 
-@rule("EXT.053", "a script task with a script names the script's format", strict_only=True)
+_NOT_PATCHBAY_SCRIPT = "; without one it is read as a Patchbay (Python) script, and it does not parse as one"
+
+
+def _readable_script(text: str) -> bool:
+    """Whether a script parses in Patchbay's one script language (whether the restricted interpreter
+    then allows all of it is `bpmn.expressions`' business, reported as invalid_script)."""
+    try:
+        ast.parse(textwrap.dedent(text), mode="exec")  # scripts embedded in XML are often indented
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
+    return True
+
+
+def _unknown_format(model: Model, script: Any) -> bool:
+    """Whether a script with no scriptFormat breaks EXT.053 under the model's profile.
+
+    The default profile reads a script without a format as one in Patchbay's script language, as
+    EXT.012 reads an untyped expression as a formal one; a script that cannot be read that way (text
+    such as "a dummy script") has no format anyone could run it in, so there the rule holds.
+    """
+    return model.strict or not _readable_script(script.text or "")
+
+
+@rule("EXT.053", "a script task with a script names the script's format")
 def script_format_present(model: Model) -> Iterator[Finding]:
-    # Strict only: betsy's own valid models, SpiffArena and bpmn-js leave scriptFormat out, and
-    # Patchbay runs every script in its one script language anyway.
+    # Relaxed by default: betsy's own valid models, SpiffArena and bpmn-js leave scriptFormat out,
+    # and Patchbay runs every script in its one script language anyway.
     for task in model.all("scriptTask"):
-        if children(task, "script") and not (task.get("scriptFormat") or "").strip():
+        scripts = children(task, "script")
+        if scripts and not (task.get("scriptFormat") or "").strip() and _unknown_format(model, scripts[0]):
             yield at(task, f"the script task {task.get('id')} has a script but no scriptFormat (e.g. "
-                           "text/x-python)")
+                           f"text/x-python){'' if model.strict else _NOT_PATCHBAY_SCRIPT}")
 
 
 @rule("EXT.145", "a script task's scriptFormat is a MIME type")
