@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEv
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from bpmn.semantics import conditions, event_subprocesses, events
+from bpmn.semantics import conditions, event_subprocesses, events, propagation
 
 UNBOUNDED_DEPTH = sys.maxsize
 
@@ -49,20 +49,28 @@ class PatchbayWorkflow(BpmnWorkflow):
     (transient: every step drains it before the snapshot is taken); `thrown_signals` the signal
     events thrown during the step (transient, harvested into `StepResult.signals_thrown`). `timer_now` is the clock of a
     `fire_due_timers` step (transient; None means the wall clock), see `bpmn.semantics.timers`.
+    `throwing` is the task whose throw is being delivered (transient, see `bpmn.semantics.propagation`).
     """
 
     def __init__(self, spec: Any, subprocess_specs: Any = None, **kwargs: Any) -> None:
         self.pending_errors: list[Any] = []
         self.thrown_signals: list[Any] = []
         self.timer_now: datetime | None = None
+        self.throwing: Any = None
         super().__init__(spec, subprocess_specs, **kwargs)
 
     def catch(self, event: Any) -> None:
         """Deliver an event; one nothing caught may still start an event sub-process of a sub-process.
 
-        Every signal thrown inside the instance is also kept in `thrown_signals`: signals are
-        broadcast, so other instances get it whether or not something here caught it.
+        An error or escalation goes to the innermost handler around its thrower
+        (`bpmn.semantics.propagation`). Every signal thrown inside the instance is also kept in
+        `thrown_signals`: signals are broadcast, so other instances get it whether or not something
+        here caught it.
         """
+        if self.throwing is not None and propagation.propagates(event):
+            if not propagation.deliver(self, event, self.throwing):
+                self.bpmn_events.append(event)
+            return
         if isinstance(event.event_definition, SignalEventDefinition):
             self.thrown_signals.append(event)
         origin = event.target

@@ -111,7 +111,7 @@ def _run_case(engine: Engine, deployments: dict[str, ModelSource], adapted: adap
     run = _Run(engine, deployments, Trace(adapted.tokens, adapted.looped), profile=profile)
     expected = list(case["expected_trace"])
     reason = _execute(run, main, case)
-    actual = run.trace.entries()
+    actual = run.trace.entries(expected)
     passed, mismatch = compare(expected, actual)
     return CaseResult(case["number"], expected, actual, passed, "" if passed else f"{mismatch}{reason}")
 

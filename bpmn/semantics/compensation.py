@@ -35,6 +35,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffProcessParser
 from SpiffWorkflow.util.task import TaskState
 
 from bpmn.semantics.gateways import PB_NS
+from bpmn.semantics.propagation import ScopedThrowMixin
 
 HANDLER_ATTRIBUTE = f"{{{PB_NS}}}compensationHandler"
 # On a sub-process: the id of its compensation event sub-process; on that handler: "true".
@@ -246,12 +247,14 @@ def connect_handlers(specs: Any) -> None:
                 event_handler.completed_event.connect(event_handler_done)
 
 
-class CompensatingThrowEvent(CompensationMixin, IntermediateThrowEvent):
-    """An intermediate throw event, compensating when it has a `compensateEventDefinition`."""
+class CompensatingThrowEvent(ScopedThrowMixin, CompensationMixin, IntermediateThrowEvent):
+    """An intermediate throw event, compensating when it has a `compensateEventDefinition`; an
+    escalation it throws goes to the innermost handler (`bpmn.semantics.propagation`)."""
 
 
-class CompensatingEndEvent(CompensationMixin, EndEvent):
-    """An end event, compensating when it has a `compensateEventDefinition` or cancels a transaction."""
+class CompensatingEndEvent(ScopedThrowMixin, CompensationMixin, EndEvent):
+    """An end event, compensating when it has a `compensateEventDefinition` or cancels a transaction;
+    an error or escalation it throws goes to the innermost handler (`bpmn.semantics.propagation`)."""
 
 
 class CompensationThrowEventParser(SpiffIntermediateThrowEventParser):

@@ -39,6 +39,7 @@ from SpiffWorkflow.util.task import TaskState
 from bpmn.expressions.functions import ThrownBpmnError
 from bpmn.semantics.compensation import read_compensation
 from bpmn.semantics.conditions import is_conditional
+from bpmn.semantics.propagation import thrown_by
 
 PENDING_ERROR_KEY = "patchbay_pending_error"
 _START_XPATHS = [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, CONDITIONAL_EVENT_XPATH,
@@ -177,7 +178,8 @@ def throw_error(task: Any, error_code: str, message: str) -> None:
     """
     definition = SpiffErrorEventDefinition(error_code, code=error_code)
     payload = {"error_code": error_code, "message": message}
-    task.workflow.top_workflow.catch(BpmnEvent(definition, payload=payload, target=task.workflow))
+    with thrown_by(task):
+        task.workflow.top_workflow.catch(BpmnEvent(definition, payload=payload, target=task.workflow))
     if task.state == TaskState.STARTED:
         task._set_state(TaskState.ERROR)
 
