@@ -3,11 +3,14 @@
 The ORM spends most of a millisecond of CPU compiling a simple `filter(...).first()` or a
 `select_for_update()`; on the hot path (every service call, every step) that was more than the
 database took to answer. These helpers build the same statement once per model and vendor and
-return the same model objects (`QuerySet.raw` applies the fields' converters).
+return the same model objects: the columns are read with the converters the ORM's compiler would
+apply (`read_model`), worked out once per model, columns and vendor rather than per row as
+`QuerySet.raw` does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
@@ -16,22 +19,54 @@ from django.db import connection, models
 M = TypeVar("M", bound=models.Model)
 
 
+Converter = Callable[[Any, Any, Any], Any]
+
+
 @cache
-def _select_sql(table: str, column: str, lock: bool, vendor: str) -> str:
+def _reader(model: type[models.Model], names: tuple[str, ...],
+            vendor: str) -> tuple[list[str], list[tuple[Any, list[Converter]]]]:
+    """The attribute names of the fields `names`, and per column what the ORM's compiler applies to
+    a value read from the database (the backend's converters, then the field's `from_db_value`,
+    each given the column expression), as `SQLCompiler.get_converters` works it out."""
+    del vendor  # part of the cache key: converters differ per database
+    fields = [_field(model, name) for name in names]
+    columns = [field.get_col(model._meta.db_table) for field in fields]
+    converters = [(col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)) for col in columns]
+    return [field.attname for field in fields], converters
+
+
+def read_model(model: type[M], names: tuple[str, ...], values: Sequence[Any]) -> M:
+    """The model object for a row read by hand: `values` are the columns of the fields `names`, in
+    that order, as the database driver returned them; fields not named stay deferred."""
+    attnames, converters = _reader(model, names, connection.vendor)
+    converted = list(values)
+    for index, (col, functions) in enumerate(converters):
+        for convert in functions:
+            converted[index] = convert(converted[index], col, connection)
+    return model.from_db(connection.alias, attnames, converted)
+
+
+@cache
+def _select_sql(model: type[models.Model], column: str, lock: bool, vendor: str) -> tuple[str, tuple[str, ...]]:
     del vendor  # part of the cache key: quoting and locking differ per database
     qn = connection.ops.quote_name
+    fields = model._meta.concrete_fields
     suffix = " FOR UPDATE" if lock and connection.features.has_select_for_update else ""
-    return f"SELECT * FROM {qn(table)} WHERE {qn(column)} = %s{suffix}"  # noqa: S608 - names from model metadata
+    columns = ", ".join(qn(str(field.column)) for field in fields)
+    # Names come from model metadata; the value is a bound parameter.
+    sql = f"SELECT {columns} FROM {qn(model._meta.db_table)} WHERE {qn(column)} = %s{suffix}"  # noqa: S608
+    return sql, tuple(field.name for field in fields)
 
 
 def select_row(model: type[M], field: str, value: Any, *, lock: bool = False) -> M | None:
     """The row of `model` whose unique `field` equals `value`, or None; `lock` = `SELECT ... FOR UPDATE`
     (a no-op where the database has no row locks, as `select_for_update` is)."""
-    model_field = model._meta.get_field(field)
-    assert isinstance(model_field, models.Field)
-    sql = _select_sql(model._meta.db_table, model_field.column, lock, connection.vendor)
-    rows = list(model._default_manager.raw(sql, [model_field.get_db_prep_value(value, connection)]))
-    return rows[0] if rows else None
+    model_field = _field(model, field)
+    sql, names = _select_sql(model, str(model_field.column), lock, connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [model_field.get_db_prep_value(value, connection)])
+        row = cursor.fetchone()
+    return None if row is None else read_model(model, names, row)
 
 
 def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:

@@ -28,6 +28,7 @@ the connection's `timeout` bounds the wait ("database is locked" also becomes `i
 from __future__ import annotations
 
 import uuid
+from functools import cache
 
 from django.conf import settings
 from django.db import OperationalError, connection
@@ -35,6 +36,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q, QuerySet
 
 from apps.core.errors import Conflict, NotFound
+from apps.core.rows import read_model
 from apps.definitions.models import ProcessDefinition
 from apps.instances.models import ProcessInstance
 
@@ -121,17 +123,21 @@ def lock_instance_bounded(instance_id: uuid.UUID | str) -> ProcessInstance:
 _DEFINITION_COLUMNS = ("id", "key", "version", "name", "filename", "content_hash")
 
 
-def _locked_row_sql() -> str:
+_INSTANCE_FIELDS = tuple(field.name for field in ProcessInstance._meta.concrete_fields)
+
+
+@cache
+def _locked_row_sql(vendor: str) -> str:
     """`SELECT instance.*, definition.<a few> ... FOR UPDATE OF instance`, written out once.
 
     Every step starts with this statement, and the ORM spent about a millisecond of CPU building the
     same query (with its join and deferrals) each time; the row and the definition come back as the
-    same model objects the ORM would build.
+    same model objects the ORM would build (`apps.core.rows.read_model`).
     """
-    instance_meta, definition_meta = ProcessInstance._meta, ProcessDefinition._meta
+    del vendor  # part of the cache key: quoting and locking differ per database
     qn = connection.ops.quote_name
-    columns = [f"i.{qn(str(field.column))}" for field in instance_meta.concrete_fields]
-    columns += [f"d.{qn(name)} AS {qn('definition__' + name)}" for name in _DEFINITION_COLUMNS]
+    columns = [f"i.{qn(str(field.column))}" for field in ProcessInstance._meta.concrete_fields]
+    columns += [f"d.{qn(name)}" for name in _DEFINITION_COLUMNS]
     lock = ""
     if connection.features.has_select_for_update_of:
         lock = " FOR UPDATE OF i"
@@ -139,8 +145,8 @@ def _locked_row_sql() -> str:
         lock = " FOR UPDATE"
     # Names come from model metadata; the id is a bound parameter.
     return (
-        f"SELECT {', '.join(columns)} FROM {qn(instance_meta.db_table)} i"  # noqa: S608
-        f" JOIN {qn(definition_meta.db_table)} d ON d.{qn('id')} = i.{qn('definition_id')}"
+        f"SELECT {', '.join(columns)} FROM {qn(ProcessInstance._meta.db_table)} i"  # noqa: S608
+        f" JOIN {qn(ProcessDefinition._meta.db_table)} d ON d.{qn('id')} = i.{qn('definition_id')}"
         f" WHERE i.{qn('id')} = %s{lock}"
     )
 
@@ -151,12 +157,14 @@ def _locked_row(instance_id: uuid.UUID | str) -> ProcessInstance | None:
     except ValueError:
         return None
     param = ProcessInstance._meta.pk.get_db_prep_value(key, connection)
-    rows = list(ProcessInstance.objects.raw(_locked_row_sql(), [param]))
-    if not rows:
+    with connection.cursor() as cursor:
+        cursor.execute(_locked_row_sql(connection.vendor), [param])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    instance = rows[0]
-    values = [getattr(instance, f"definition__{name}") for name in _DEFINITION_COLUMNS]
-    instance.definition = ProcessDefinition.from_db(connection.alias, list(_DEFINITION_COLUMNS), values)
+    split = len(_INSTANCE_FIELDS)
+    instance = read_model(ProcessInstance, _INSTANCE_FIELDS, row[:split])
+    instance.definition = read_model(ProcessDefinition, _DEFINITION_COLUMNS, row[split:])
     return instance
 
 
