@@ -202,6 +202,9 @@ BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
+    if REDIS_URL.startswith("redis://"):
+        # kombu's Redis transport, keeping its Redis client instead of building one per command.
+        CELERY_BROKER_TRANSPORT = "apps.core.broker:Transport"
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -316,6 +319,10 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "patchbay@localhost")
 
 # The step pipeline waits this long for an instance lock before answering "busy".
 PATCHBAY_LOCK_TIMEOUT_MS = env_int("PATCHBAY_LOCK_TIMEOUT_MS", 5000)
+# How long a process reuses what it read for an API token (apps.core.token_users), in seconds; 0 = off.
+# A revoked token or deactivated user is refused at once by the process that made the change, and by
+# every other process within this time.
+PATCHBAY_TOKEN_CACHE_SECONDS = env_int("PATCHBAY_TOKEN_CACHE_SECONDS", 5)
 # Upload caps for untrusted models.
 PATCHBAY_MAX_UPLOAD_BYTES = env_int("PATCHBAY_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = PATCHBAY_MAX_UPLOAD_BYTES + 1024 * 1024

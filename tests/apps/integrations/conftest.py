@@ -148,11 +148,11 @@ def broker() -> Iterator[MemoryBroker]:
     """Point the Celery app at `memory://` for the test (never the real broker of the machine)."""
     from kombu.transport.memory import Channel
 
-    saved = celery_app.conf.broker_url
-    celery_app.conf.broker_url = "memory://"
+    saved = celery_app.conf.broker_url, celery_app.conf.broker_transport
+    celery_app.conf.broker_url, celery_app.conf.broker_transport = "memory://", None
     celery_app._after_fork()  # drop the pooled connections to the old broker
     Channel.queues.clear()
     yield MemoryBroker()
     Channel.queues.clear()
-    celery_app.conf.broker_url = saved
+    celery_app.conf.broker_url, celery_app.conf.broker_transport = saved
     celery_app._after_fork()
