@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -43,25 +45,58 @@ class _TimedOut(Exception):
     pass
 
 
+class _Runner:
+    """A daemon thread that runs connector calls one at a time, kept between calls.
+
+    Starting a thread per call cost more CPU than many connector calls themselves, and added its
+    start-up to every call's latency.
+    """
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue[tuple[Callable[[], Any], threading.Event, dict[str, Any]]] = queue.SimpleQueue()
+        threading.Thread(target=self._loop, name="connector-call", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            function, done, box = self.jobs.get()
+            try:
+                box["result"] = function()
+            except BaseException as exc:  # handed to the caller's thread
+                box["error"] = exc
+            done.set()
+
+
+_idle: list[_Runner] = []
+_idle_lock = threading.Lock()
+# Threads do not survive a fork (Celery's prefork pool): a child must not wait on its parent's runners.
+os.register_at_fork(after_in_child=_idle.clear)
+
+
+def _take_runner() -> _Runner:
+    with _idle_lock:
+        if _idle:
+            return _idle.pop()
+    return _Runner()
+
+
+def _give_back(runner: _Runner) -> None:
+    with _idle_lock:
+        _idle.append(runner)
+
+
 def _run_with_timeout(function: Callable[[], Any], timeout: float) -> Any:
-    """Run `function` in a daemon thread and give up waiting after `timeout` seconds.
+    """Run `function` on a connector thread and give up waiting after `timeout` seconds.
 
     A connector that ignores its timeout cannot hold the worker: its thread is abandoned (daemon, so
-    it never blocks shutdown) and its late result is dropped.
+    it never blocks shutdown, and never reused) and its late result is dropped.
     """
+    runner = _take_runner()
     box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["result"] = function()
-        except BaseException as exc:  # handed to the caller's thread
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name="connector-call", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
+    done = threading.Event()
+    runner.jobs.put((function, done, box))
+    if not done.wait(timeout):
         raise _TimedOut
+    _give_back(runner)
     if "error" in box:
         raise box["error"]
     return box.get("result")
