@@ -165,7 +165,6 @@ def _step_and_write(
     # Hand-built statements (`apps.core.rows`): the ORM's `save` compiled more than the step ran.
     if insert:
         insert_rows(ProcessInstance, [instance])
-        instance._state.adding, instance._state.db = False, "default"
     else:
         update_row(instance, [*change.update_fields, "event_seq"])
 

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from apps.core.rows import insert_rows
 from apps.instances.models import FINISHED_STATUSES, ProcessInstance
 from apps.integrations.dispatch import send_calls_on_commit
 from apps.integrations.models import OPEN_STATUSES, CallStatus, OutboundCall
@@ -30,7 +31,8 @@ def outbox_effects(instance: ProcessInstance, result: StepResult) -> None:
     _cancel_moot_calls(instance, result, now)
     if not result.service_calls:
         return
-    rows = OutboundCall.objects.bulk_create(
+    # Hand-built (`apps.core.rows`): `bulk_create` cost more CPU than the INSERT took to run.
+    rows = [
         OutboundCall(
             instance=instance,
             call_id=call.id,
@@ -44,7 +46,8 @@ def outbox_effects(instance: ProcessInstance, result: StepResult) -> None:
             enqueued_at=now,
         )
         for call in result.service_calls
-    )
+    ]
+    insert_rows(OutboundCall, rows, returning=True)
     send_calls_on_commit([(row.pk, row.system) for row in rows])
 
 

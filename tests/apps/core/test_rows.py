@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from apps.core.rows import insert_rows, select_row, update_row
+from apps.core.rows import insert_rows, select_latest, select_row, update_row
 from apps.definitions.services import definition_deploy
 from apps.instances.models import InstanceEvent, ProcessInstance
 from tests.apps.instances import samples
@@ -68,3 +68,29 @@ def test_a_row_selected_by_key_is_the_orm_object_or_none() -> None:
 
     assert found is not None and found.variables == DATA and found.pk == instance.pk
     assert select_row(ProcessInstance, "id", uuid.uuid4()) is None
+
+
+def test_rows_inserted_with_returning_carry_the_keys_the_database_gave_them() -> None:
+    instance = _instance()
+    insert_rows(ProcessInstance, [instance])
+    at = datetime(2031, 5, 6, tzinfo=UTC)
+    events = [InstanceEvent(instance=instance, seq=n, type="t", at=at, data={"n": n}) for n in (1, 2, 3)]
+
+    insert_rows(InstanceEvent, events, returning=True)
+
+    stored = list(InstanceEvent.objects.filter(instance=instance).order_by("seq").values_list("pk", "seq"))
+    assert [(event.pk, event.seq) for event in events] == stored
+    assert not any(event._state.adding for event in events)
+
+
+def test_the_latest_row_is_the_highest_of_its_key_with_deferred_fields_loaded_on_access() -> None:
+    first, _ = definition_deploy(filename="approval.bpmn", content=samples.APPROVAL, deployed_by=None)
+    second, _ = definition_deploy(filename="approval.bpmn", content=samples.APPROVAL.replace(b"Approve", b"Check"),
+                                  deployed_by=None)
+
+    latest = select_latest(type(first), "key", first.key, by="version", defer=("source",))
+
+    assert latest is not None and (latest.pk, latest.version) == (second.pk, 2)
+    assert latest.get_deferred_fields() == {"source"}
+    assert bytes(latest.source) == bytes(second.source)
+    assert select_latest(type(first), "key", "never-deployed", by="version") is None
