@@ -1,5 +1,8 @@
 """SpiffWorkflow workflow classes with Patchbay's fixes.
 
+A completed non-interrupting event sub-process hands what it changed on to its scope
+(`bpmn.semantics.event_subprocesses.share_writes`).
+
 SpiffWorkflow's task iterator stops descending at depth 1,000. A loop through a gateway adds about
 three levels to the task tree per round, so after ~333 rounds the READY task falls below that depth,
 `do_engine_steps` no longer sees it and the instance stalls silently. Our workflows iterate without a
@@ -40,6 +43,13 @@ class PatchbaySubWorkflow(BpmnSubWorkflow):
         if first_task is None and kwargs == {"state": TaskState.READY}:
             return _ready_tasks(self)
         return list(self.get_tasks_iterator(first_task, **kwargs))
+
+    def _task_completed_notify(self, task: Any) -> None:
+        super()._task_completed_notify(task)
+        if self.completed and task.task_spec.name == "End":
+            # After SpiffWorkflow copied this sub-process's data onto its task (`completed_event`):
+            # a non-interrupting event sub-process hands on only what it changed, to its scope.
+            event_subprocesses.share_writes(self)
 
 
 class PatchbayWorkflow(BpmnWorkflow):

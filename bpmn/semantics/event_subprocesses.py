@@ -8,17 +8,32 @@ and delivers the event to it. Errors and escalations look for it scope by scope 
 outwards (`bpmn.semantics.propagation`); for signals and messages nothing else caught,
 `PatchbayWorkflow.catch` calls `trigger_nested`: the innermost running scope with a matching event
 sub-process gets it.
+
+A non-interrupting event sub-process shares its scope's variables, as in Camunda and Flowable:
+`share_writes` hands what it changed on to the scope when it completes. SpiffWorkflow gives it a
+copy of the data and hands a scope's data on along the path that completes the scope, so what it
+wrote was dropped (or, when it finished last, its stale copy replaced what the main path wrote).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from copy import deepcopy
 from typing import Any, TypeVar
 
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import CodeEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
+from SpiffWorkflow.specs.Join import Join
+from SpiffWorkflow.util.task import TaskState
+
+from bpmn.expressions.changes import DELETED, commit
 
 T = TypeVar("T")
+# Tasks that hold a token: their data is what the scope's path goes on with.
+_LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 
 def trigger_nested(workflow: Any, event: BpmnEvent, origin: Any) -> bool:
@@ -71,3 +86,74 @@ def _matching_trigger(workflow: Any, scope: Any, event: BpmnEvent, skip: str | N
                        if ts.event_definition == event.event_definition)
     best = most_specific(matches, lambda match: match[1])
     return best[0][0] if best else None
+
+
+def share_writes(subworkflow: Any) -> None:
+    """Hand what a just-completed non-interrupting event sub-process changed on to its scope.
+
+    Only the names it changed (set, replaced or deleted) relative to its starting copy are written,
+    into the data of every token of the scope (also inside the sub-processes it is running), so a
+    name it did not touch keeps what the main path wrote meanwhile. Writes land when it completes:
+    of two writes to one name, the one completing later wins. Interrupting event sub-processes are
+    left alone: they end their scope and hand on all their data.
+    """
+    holder = subworkflow.top_workflow.get_task_from_id(subworkflow.parent_task_id)
+    if holder is None or not _runs_beside_its_scope(subworkflow):
+        return
+    changes = changed_names(subworkflow.task_tree.data, subworkflow.last_task.data)
+    tokens = list(_live_data(holder.workflow, skip=holder))
+    for data in tokens:
+        commit(data, _copied(changes))
+    # SpiffWorkflow still reads the event sub-process's task: the scope's end merges it like a branch
+    # (a timer one is wired there) and conditions are evaluated in the scope's last completed task.
+    # It gets the scope's current data (the latest token's, as the instance's variables overlay
+    # them), never its own stale copy.
+    holder.data = dict(tokens[-1]) if tokens else {n: v for n, v in changes.items() if v is not DELETED}
+
+
+def changed_names(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """The names `after` set to another value than `before` held, and `DELETED` for those it lacks."""
+    changes = {name: value for name, value in after.items()
+               if name not in before or (before[name] is not value and before[name] != value)}
+    changes.update((name, DELETED) for name in before if name not in after)
+    return changes
+
+
+def _runs_beside_its_scope(subworkflow: Any) -> bool:
+    # Only an event sub-process's start event can be non-interrupting (a sub-process starts with a
+    # none start event); the flag is read by `bpmn.semantics.events.PatchbayStartEventParser`.
+    return any(isinstance(task.task_spec, StartEvent) and getattr(task.task_spec, "interrupting", True) is False
+               for task in subworkflow.tasks.values())
+
+
+def _live_data(scope: Any, *, skip: Any) -> Iterator[dict[str, Any]]:
+    """The data dicts the tokens of `scope` go on with, including those inside running sub-processes."""
+    for task in list(scope.tasks.values()):
+        if task is skip or not task.has_state(_LIVE):
+            continue
+        if isinstance(task.task_spec, Join) and task.state == TaskState.WAITING:
+            # A branch waiting at a join (also the scope's end) keeps its data on the task that
+            # arrived: the join takes its parents' data when it fires.
+            if task.parent is not None:
+                yield task.parent.data
+            continue
+        inner = scope.top_workflow.subprocesses.get(task.id)
+        if inner is not None and _is_event_subprocess(task, inner):
+            continue  # another event sub-process works on its own copy and hands on only its changes
+        yield task.data
+        if inner is not None:
+            yield from _live_data(inner, skip=skip)
+
+
+def _is_event_subprocess(holder: Any, subworkflow: Any) -> bool:
+    # SpiffWorkflow builds a nested event sub-process as a plain sub-process; what marks it is a
+    # start event waiting for an event (a sub-process's start event is a none event).
+    return not isinstance(holder.task_spec, CallActivity) and any(
+        isinstance(spec, StartEvent) and not isinstance(spec.event_definition, NoneEventDefinition)
+        for spec in subworkflow.spec.task_specs.values())
+
+
+def _copied(changes: Mapping[str, Any]) -> dict[str, Any]:
+    # Each token gets its own copy (SpiffWorkflow's joins merge nested dicts in place); the
+    # `DELETED` marker must stay the same object.
+    return {name: value if value is DELETED else deepcopy(value) for name, value in changes.items()}
