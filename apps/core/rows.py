@@ -5,7 +5,9 @@ The ORM spends most of a millisecond of CPU compiling a simple `filter(...).firs
 database took to answer. These helpers build the same statement once per model and vendor and
 return the same model objects: the columns are read with the converters the ORM's compiler would
 apply (`read_model`), worked out once per model, columns and vendor rather than per row as
-`QuerySet.raw` does.
+`QuerySet.raw` does. The functions take the connection object once (`db`): every attribute of the
+`django.db.connection` proxy is a context-local lookup, and preparing a row's values asked it ~60
+times.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 M = TypeVar("M", bound=models.Model)
 
@@ -38,12 +40,13 @@ def _reader(model: type[models.Model], names: tuple[str, ...],
 def read_model(model: type[M], names: tuple[str, ...], values: Sequence[Any]) -> M:
     """The model object for a row read by hand: `values` are the columns of the fields `names`, in
     that order, as the database driver returned them; fields not named stay deferred."""
-    attnames, converters = _reader(model, names, connection.vendor)
+    db = connections[DEFAULT_DB_ALIAS]
+    attnames, converters = _reader(model, names, db.vendor)
     converted = list(values)
     for index, (col, functions) in enumerate(converters):
         for convert in functions:
-            converted[index] = convert(converted[index], col, connection)
-    return model.from_db(connection.alias, attnames, converted)
+            converted[index] = convert(converted[index], col, db)
+    return model.from_db(db.alias, attnames, converted)
 
 
 @cache
@@ -61,10 +64,11 @@ def _select_sql(model: type[models.Model], column: str, lock: bool, vendor: str)
 def select_row(model: type[M], field: str, value: Any, *, lock: bool = False) -> M | None:
     """The row of `model` whose unique `field` equals `value`, or None; `lock` = `SELECT ... FOR UPDATE`
     (a no-op where the database has no row locks, as `select_for_update` is)."""
+    db = connections[DEFAULT_DB_ALIAS]
     model_field = _field(model, field)
-    sql, names = _select_sql(model, str(model_field.column), lock, connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [model_field.get_db_prep_value(value, connection)])
+    sql, names = _select_sql(model, str(model_field.column), lock, db.vendor)
+    with db.cursor() as cursor:
+        cursor.execute(sql, [model_field.get_db_prep_value(value, db)])
         row = cursor.fetchone()
     return None if row is None else read_model(model, names, row)
 
@@ -85,9 +89,10 @@ def _latest_sql(model: type[models.Model], field: str, by: str, defer: tuple[str
 def select_latest(model: type[M], field: str, value: Any, *, by: str, defer: tuple[str, ...] = ()) -> M | None:
     """The row of `model` with the highest `by` among those whose `field` equals `value`, or None;
     the fields in `defer` are left out (loaded on access, as `QuerySet.defer` does)."""
-    sql, names = _latest_sql(model, field, by, defer, connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [_field(model, field).get_db_prep_value(value, connection)])
+    db = connections[DEFAULT_DB_ALIAS]
+    sql, names = _latest_sql(model, field, by, defer, db.vendor)
+    with db.cursor() as cursor:
+        cursor.execute(sql, [_field(model, field).get_db_prep_value(value, db)])
         row = cursor.fetchone()
     return None if row is None else read_model(model, names, row)
 
@@ -105,16 +110,17 @@ def update_row(instance: models.Model, fields: list[str]) -> int:
     UUIDs and datetimes are stored exactly as the ORM stores them. No signals are sent: only for
     models nobody listens to (the instance row of a step).
     """
+    db = connections[DEFAULT_DB_ALIAS]
     model = type(instance)
-    qn = connection.ops.quote_name
+    qn = db.ops.quote_name
     columns = [_field(model, name) for name in dict.fromkeys(fields)]
     assignments = ", ".join(f"{qn(str(field.column))} = %s" for field in columns)
-    params = [field.get_db_prep_save(field.pre_save(instance, add=False), connection) for field in columns]
+    params = [field.get_db_prep_save(field.pre_save(instance, add=False), db) for field in columns]
     pk = model._meta.pk
     assert pk is not None
-    params.append(pk.get_db_prep_value(instance.pk, connection))
+    params.append(pk.get_db_prep_value(instance.pk, db))
     sql = f"UPDATE {qn(model._meta.db_table)} SET {assignments} WHERE {qn(str(pk.column))} = %s"  # noqa: S608
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.rowcount)
 
@@ -126,28 +132,29 @@ def insert_rows(model: type[M], rows: list[M], *, returning: bool = False) -> No
     rows (`RETURNING`, in the order of the rows, as `bulk_create` relies on) - without, for rows whose
     key nobody needs (audit events).
     """
+    db = connections[DEFAULT_DB_ALIAS]
     if not rows:
         return
     pk = model._meta.pk
     assert pk is not None
-    if returning and pk.db_returning and not connection.features.can_return_rows_from_bulk_insert:
+    if returning and pk.db_returning and not db.features.can_return_rows_from_bulk_insert:
         model._default_manager.bulk_create(rows)  # an old SQLite: the ORM knows how to get the keys
         return
-    qn = connection.ops.quote_name
+    qn = db.ops.quote_name
     fields = [f for f in model._meta.concrete_fields if not (f.primary_key and f.db_returning)]
     columns = ", ".join(qn(str(field.column)) for field in fields)
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     params: list[Any] = []
     for row in rows:
-        params.extend(field.get_db_prep_save(field.pre_save(row, add=True), connection) for field in fields)
+        params.extend(field.get_db_prep_save(field.pre_save(row, add=True), db) for field in fields)
     sql = f"INSERT INTO {qn(model._meta.db_table)} ({columns}) VALUES {', '.join([placeholders] * len(rows))}"  # noqa: S608
     read_back = returning and pk.db_returning
     if read_back:
         sql += f" RETURNING {qn(str(pk.column))}"
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         if read_back:
             for row, (key,) in zip(rows, cursor.fetchall(), strict=True):
                 row.pk = key
     for row in rows:
-        row._state.adding, row._state.db = False, connection.alias
+        row._state.adding, row._state.db = False, db.alias
