@@ -25,6 +25,8 @@ class Options:
     pool: str = "prefork"
     duration: float = 20.0
     rate: float = 100.0
+    # The maximum-rate phase keeps at most this many instances started and not finished (0: no bound).
+    in_flight: int = 64
     short: bool = False
     out: str = ""
     profile: bool = False

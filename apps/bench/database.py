@@ -149,3 +149,12 @@ def done_times(since: datetime) -> dict[str, tuple[str, float]]:
             return {str(pk): (status, float(at)) for pk, status, at in cursor.fetchall()}
     rows = ProcessInstance.objects.filter(ended_at__gte=since).values_list("pk", "status", "ended_at")
     return {str(pk): (status, ended.timestamp()) for pk, status, ended in rows if ended is not None}
+
+
+def done_count(since: datetime) -> int:
+    """How many instances finished at or after `since` (the starters' back-pressure reads it)."""
+    if is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM bench_done WHERE at >= %s", [since])
+            return int(cursor.fetchone()[0])
+    return ProcessInstance.objects.filter(ended_at__gte=since).count()

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from django.db import connections
 
-from apps.bench.database import done_times
+from apps.bench.database import done_count, done_times
 from apps.bench.measure import latency_ms, rate
 from apps.instances.services import instance_start
 
@@ -30,9 +32,26 @@ class Started:
     at: float
 
 
+@dataclass
+class Backlog:
+    """Back-pressure for a maximum-rate phase: this starter's share of the instances allowed to be
+    started and not yet finished; `finished` counts the instances finished so far (by all starters)."""
+
+    limit: int
+    starters: int
+    finished: Callable[[], int]
+
+    def wait_for_room(self, started: int, *, poll: float = 0.02) -> None:
+        """Sleep until this starter's unfinished instances are under its share of the limit. Its
+        unfinished count is estimated as its starts minus an even share of all finishes."""
+        while started - self.finished() / self.starters >= self.limit / self.starters:
+            time.sleep(poll)
+
+
 def start_loop(process_key: str, *, duration: float, rate_per_s: float | None,
-               variables: dict[str, Any] | None = None) -> list[Started]:
-    """Start instances for `duration` seconds: as fast as possible, or `rate_per_s` evenly spaced."""
+               variables: dict[str, Any] | None = None, backlog: Backlog | None = None) -> list[Started]:
+    """Start instances for `duration` seconds: as fast as possible (within `backlog`, if given), or
+    `rate_per_s` evenly spaced."""
     started: list[Started] = []
     begin = time.monotonic()
     while True:
@@ -43,15 +62,18 @@ def start_loop(process_key: str, *, duration: float, rate_per_s: float | None,
             due = begin + len(started) / rate_per_s
             if due > now:
                 time.sleep(due - now)
+        elif backlog is not None:
+            backlog.wait_for_room(len(started))
         at = time.time()
         instance = instance_start(process_key=process_key, variables=dict(variables or ORDER), started_by=None)
         started.append(Started(str(instance.pk), at))
 
 
 def _starter(conn: Any, process_key: str, duration: float, rate_per_s: float | None,
-             variables: dict[str, Any] | None) -> None:
+             variables: dict[str, Any] | None, *, backlog: Backlog | None) -> None:
     try:
-        started = start_loop(process_key, duration=duration, rate_per_s=rate_per_s, variables=variables)
+        started = start_loop(process_key, duration=duration, rate_per_s=rate_per_s, variables=variables,
+                             backlog=backlog)
         conn.send([(s.id, s.at) for s in started])
     finally:
         connections.close_all()
@@ -59,14 +81,22 @@ def _starter(conn: Any, process_key: str, duration: float, rate_per_s: float | N
 
 
 def start_parallel(process_key: str, *, starters: int, duration: float, rate_per_s: float | None,
-                   variables: dict[str, Any] | None = None) -> list[Started]:
+                   variables: dict[str, Any] | None = None, in_flight: int = 0,
+                   since: datetime | None = None) -> list[Started]:
     """`start_loop` in `starters` forked processes (as several web nodes would); a rate is split evenly.
 
     One Python process starts ~40 instances/s on the 2-core machine: with one starter, B1's "maximum
-    rate" would measure the starter, not the engine.
+    rate" would measure the starter, not the engine. Without a rate, `in_flight` > 0 bounds the
+    instances started and not finished (finished since `since`): starters that run ahead of the
+    workers only take CPU from them and grow a queue, so the completion rate measured would be that
+    of an overloaded machine rather than its capacity.
     """
+    backlog = None
+    if not rate_per_s and in_flight > 0:
+        backlog = Backlog(limit=in_flight, starters=max(1, starters), finished=partial(done_count, since or utc_now()))
     if starters <= 1:
-        return start_loop(process_key, duration=duration, rate_per_s=rate_per_s, variables=variables)
+        return start_loop(process_key, duration=duration, rate_per_s=rate_per_s, variables=variables,
+                          backlog=backlog)
     # A forked child must not share the parent's database socket (Celery's after-fork hook gives the
     # child its own broker pool; the parent holds no consuming channel: see `wait_for_workers`).
     connections.close_all()
@@ -75,7 +105,8 @@ def start_parallel(process_key: str, *, starters: int, duration: float, rate_per
     for _ in range(starters):
         parent_end, child_end = context.Pipe(duplex=False)
         share = rate_per_s / starters if rate_per_s else None
-        child = context.Process(target=_starter, args=(child_end, process_key, duration, share, variables))
+        child = context.Process(target=_starter, args=(child_end, process_key, duration, share, variables),
+                                kwargs={"backlog": backlog})
         child.start()
         pipes.append(parent_end)
         children.append(child)

@@ -104,7 +104,9 @@ def _lat(value: dict[str, Any]) -> str:
 
 def _b1(f: dict[str, Any]) -> list[str]:
     m, r = f["max_rate"], f["fixed_rate"]
-    return [f"max rate: {m['completed_per_s']}/s completed ({m['completed']} of {m['started']}), {_lat(m['latency'])}",
+    bound = f"at most {m['in_flight']} in flight" if m.get("in_flight") else "no in-flight bound"
+    return [f"max rate ({bound}): {m['completed_per_s']}/s completed ({m['completed']} of {m['started']}), "
+            f"{_lat(m['latency'])}",
             f"at {r['rate']}/s (offered {r['offered_per_s']}/s): {_lat(r['latency'])}"]
 
 

@@ -14,23 +14,24 @@ from apps.instances.models import ProcessInstance
 DRAIN_SECONDS = 60.0
 
 
-def _run(ctx: Context, key: str, rate: float | None, profile: str = "",
-         variables: dict[str, Any] | None = None) -> dict[str, Any]:
+def _run(ctx: Context, key: str, rate: float | None, *, profile: str = "",
+         variables: dict[str, Any] | None = None, in_flight: int = 0) -> dict[str, Any]:
     reset_runtime()
     since = utc_now()
     # The bench process's children: the starters, the workers and their pools, beat.
     pids = [own_pid()] if profile else []
     with ctx.profiled(profile, pids):
         started = start_parallel(key, starters=ctx.options.starters, duration=ctx.options.duration,
-                                 rate_per_s=rate, variables=variables)
+                                 rate_per_s=rate, variables=variables, in_flight=in_flight, since=since)
         done = wait_done(started, since=since, timeout=DRAIN_SECONDS + ctx.options.duration)
     return throughput_figures(started, done)
 
 
 def b1_one_task(ctx: Context) -> dict[str, Any]:
-    """start -> core.echo -> end at the maximum rate, then at `--rate`."""
+    """start -> core.echo -> end at the maximum rate (at most `--in-flight` unfinished), then at `--rate`."""
     return {
-        "max_rate": _run(ctx, ONE_TASK_KEY, None, profile="B1"),
+        "max_rate": {"in_flight": ctx.options.in_flight,
+                     **_run(ctx, ONE_TASK_KEY, None, profile="B1", in_flight=ctx.options.in_flight)},
         "fixed_rate": {"rate": ctx.options.rate, **_run(ctx, ONE_TASK_KEY, ctx.options.rate)},
     }
 

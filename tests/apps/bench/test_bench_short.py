@@ -53,6 +53,7 @@ def test_short_bench_produces_every_figure(tmp_path: Path) -> None:
     assert data["references"]["postgres"]["commits"] > 0
     figures = {key: entry["figures"] for key, entry in data["workloads"].items()}
     assert set(figures) == {"B1", "B2", "B3", "B4", "B5", "B6"}
+    assert figures["B1"]["max_rate"]["in_flight"] == data["options"]["in_flight"] > 0
     for phase in ("max_rate", "fixed_rate"):
         assert figures["B1"][phase]["completed"] == figures["B1"][phase]["started"] > 0
     assert figures["B2"]["completed"] == figures["B2"]["started"] > 0

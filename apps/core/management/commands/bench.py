@@ -38,6 +38,8 @@ class Command(BaseCommand):
         parser.add_argument("--pool", default=defaults.pool, choices=["prefork", "solo", "threads"])
         parser.add_argument("--duration", type=float, default=defaults.duration, help="seconds of starts per phase")
         parser.add_argument("--rate", type=float, default=defaults.rate, help="B1 fixed rate (instances/s)")
+        parser.add_argument("--in-flight", type=int, default=defaults.in_flight,
+                            help="B1 maximum rate: instances started and not finished at most (0: no bound)")
         parser.add_argument("--scales", default="1000,100000", help="B5 numbers of waiting instances")
         parser.add_argument("--timers", type=int, default=defaults.timers, help="B4 timers")
         parser.add_argument("--timer-window", type=float, default=defaults.timer_window, help="B4 seconds")
@@ -106,7 +108,8 @@ def _options(opts: dict[str, Any]) -> Options:
     options = Options(
         workloads=workloads, workers=opts["workers"], starters=opts["starters"],
         concurrency=opts["concurrency"], pool=opts["pool"],
-        duration=opts["duration"], rate=opts["rate"], short=opts["short"], out=opts["out"],
+        duration=opts["duration"], rate=opts["rate"], in_flight=opts["in_flight"], short=opts["short"],
+        out=opts["out"],
         profile=opts["profile"], allow_sqlite=opts["allow_sqlite"], references=not opts["no_references"],
         database_url=opts["database_url"], redis_url=opts["redis_url"],
         scales=[int(s) for s in opts["scales"].split(",") if s.strip()], timers=opts["timers"],
