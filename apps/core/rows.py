@@ -125,6 +125,34 @@ def update_row(instance: models.Model, fields: list[str]) -> int:
         return int(cursor.rowcount)
 
 
+def update_where(model: type[models.Model], values: dict[str, Any], **where: Any) -> int:
+    """`model.objects.filter(**where).update(**values)` as one hand-built UPDATE; the row count.
+
+    `where` holds plain field names compared for equality (None: `IS NULL`); the values are prepared
+    by their fields as `update` does. No signals, no `auto_now`: the caller names every field it sets.
+    """
+    db = connections[DEFAULT_DB_ALIAS]
+    qn = db.ops.quote_name
+    params: list[Any] = []
+    assignments = []
+    for name, value in values.items():
+        field = _field(model, name)
+        assignments.append(f"{qn(str(field.column))} = %s")
+        params.append(field.get_db_prep_save(value, db))
+    conditions = []
+    for name, value in where.items():
+        field = _field(model, name)
+        if value is None:
+            conditions.append(f"{qn(str(field.column))} IS NULL")
+        else:
+            conditions.append(f"{qn(str(field.column))} = %s")
+            params.append(field.get_db_prep_value(value, db))
+    sql = f"UPDATE {qn(model._meta.db_table)} SET {', '.join(assignments)} WHERE {' AND '.join(conditions)}"  # noqa: S608
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+
+
 def insert_rows(model: type[M], rows: list[M], *, returning: bool = False) -> None:
     """`bulk_create(rows)` as one hand-built multi-row INSERT. No signals.
 

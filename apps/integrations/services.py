@@ -30,7 +30,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.core.errors import Conflict, NotFound
-from apps.core.rows import select_row
+from apps.core.rows import select_row, update_where
 from apps.instances.locking import lock_instance_bounded
 from apps.instances.models import InstanceStatus, ProcessInstance
 from apps.integrations import protection, registry
@@ -204,9 +204,9 @@ def _record_and_apply(claim: Claim, outcome: Outcome, fields: dict[str, Any]) ->
             instance = lock_instance_bounded(call.instance_id)
             if instance.status == InstanceStatus.SUSPENDED or instance.is_finished:
                 return None
-            recorded = OutboundCall.objects.filter(
-                pk=call.pk, status=CallStatus.RUNNING, attempts=call.attempts, applied_at__isnull=True
-            ).update(**fields, applied_at=timezone.now())
+            # Hand-built (`apps.core.rows`): the ORM compiled this UPDATE for longer than it ran.
+            recorded = update_where(OutboundCall, {**fields, "applied_at": timezone.now()}, id=call.pk,
+                                    status=CallStatus.RUNNING, attempts=call.attempts, applied_at=None)
             if recorded:
                 apply_locked(call, command, instance)
     except (Conflict, NotFound) as exc:

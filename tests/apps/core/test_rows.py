@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from apps.core.rows import insert_rows, select_latest, select_row, update_row
+from apps.core.rows import insert_rows, select_latest, select_row, update_row, update_where
 from apps.definitions.services import definition_deploy
 from apps.instances.models import InstanceEvent, ProcessInstance
 from tests.apps.instances import samples
@@ -94,3 +94,16 @@ def test_the_latest_row_is_the_highest_of_its_key_with_deferred_fields_loaded_on
     assert latest.get_deferred_fields() == {"source"}
     assert bytes(latest.source) == bytes(second.source)
     assert select_latest(type(first), "key", "never-deployed", by="version") is None
+
+
+def test_a_conditional_update_changes_only_rows_that_match_every_condition() -> None:
+    instance, other = _instance(), _instance()
+    insert_rows(ProcessInstance, [instance, other])
+    fields = {"variables": {"after": [1, "two"]}, "status": "waiting"}
+
+    assert update_where(ProcessInstance, fields, id=instance.pk, status="running", ended_at=None) == 1
+    assert update_where(ProcessInstance, {"status": "failed"}, id=instance.pk, status="running") == 0
+
+    stored = ProcessInstance.objects.get(pk=instance.pk)
+    assert (stored.variables, stored.status) == ({"after": [1, "two"]}, "waiting")
+    assert ProcessInstance.objects.get(pk=other.pk).variables == DATA
