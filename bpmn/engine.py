@@ -98,14 +98,14 @@ class Engine:
     def deliver_message(self, source: ModelSource, snapshot: str, *, name: str,
                         correlation: dict[str, Any] | None = None, variables: dict[str, Any] | None = None,
                         now: datetime | None = None) -> StepResult:
-        """Deliver a message to the waiting catch event or receive task whose correlation matches.
+        """Deliver a message to the waiting catch event, receive task or event sub-process message
+        start (of a running scope) whose correlation matches.
 
         Only this instance's own subscriptions are considered, and every correlation value the
         subscription expects must be present and equal in `correlation`.
         """
         def command(workflow: Any, log: runner.StepLog) -> None:
-            task, definition = runner.matching_message(workflow, name, correlation or {})
-            runner.catch_message(task, definition, variables or {}, correlation or {})
+            task = runner.deliver_message(workflow, name, correlation or {}, variables or {})
             log.event("message.received", task=task, data={"name": name, "correlation": correlation or {}})
         return self._apply(source, snapshot, command, now)
 

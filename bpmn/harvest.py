@@ -23,6 +23,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.util.task import TaskState
 
 from bpmn.errors import ExpressionError
+from bpmn.semantics import event_subprocesses
 from bpmn.semantics.rewrite import SYNTHETIC, stands_for
 from bpmn.specs import SERVICE_CALL_KEY, ParkedServiceTask
 from bpmn.types import MessageSubscription, ServiceCallRequest, SignalSubscription, WorkItemRequest
@@ -191,18 +192,49 @@ def waiting_messages(workflow: Any) -> list[tuple[Any, Any]]:
 
 
 def message_subscriptions(workflow: Any) -> list[MessageSubscription]:
-    """Every catch event or receive task now waiting for a message, with its correlation values.
+    """Every catch event or receive task now waiting for a message, with its correlation values, and
+    the message start events of the event sub-processes of every running scope.
 
-    A correlation property's retrieval expression is evaluated against the waiting task's data: the
-    values the instance expects the message to carry. A property that cannot be evaluated yet is
-    left out (the subscription is then matched on the remaining ones).
+    A correlation property's retrieval expression is evaluated against the waiting task's data (for
+    an event sub-process: its scope's current data): the values the instance expects the message to
+    carry. A property that cannot be evaluated yet is left out (the subscription is then matched on
+    the remaining ones). An event sub-process's subscription has no task yet: its `task_id` is its
+    scope's (`WaitingStart.key`).
     """
-    return [MessageSubscription(
+    found = [MessageSubscription(
         task_id=str(task.id),
         activity_id=activity_id(task) or task.task_spec.name,
         name=definition.name,
         correlation=_expected_correlation(workflow, task, definition),
     ) for task, definition in waiting_messages(workflow)]
+    found.extend(MessageSubscription(
+        task_id=waiting.key,
+        activity_id=waiting.start.bpmn_id or waiting.start.name,
+        name=waiting.start.event_definition.name,
+        correlation=expected_in_scope(workflow, waiting),
+    ) for waiting in waiting_message_starts(workflow))
+    return found
+
+
+def waiting_message_starts(workflow: Any) -> list[event_subprocesses.WaitingStart]:
+    """The message start events of event sub-processes that their running scopes wait for."""
+    return list(event_subprocesses.waiting_starts(workflow, MessageEventDefinition))
+
+
+def expected_in_scope(workflow: Any, waiting: event_subprocesses.WaitingStart) -> dict[str, Any]:
+    """The correlation values a waiting event sub-process expects, read from its scope's data now."""
+    definition = waiting.start.event_definition
+    if not definition.correlation_properties:
+        return {}
+    data = event_subprocesses.scope_data(waiting.scope)
+    values: dict[str, Any] = {}
+    for prop in definition.correlation_properties:
+        try:
+            values[prop.name] = json_safe(workflow.script_engine.environment.evaluate(
+                prop.retrieval_expression, data, external_context=workflow.data_objects or None))
+        except ExpressionError:
+            continue
+    return values
 
 
 def signal_subscriptions(workflow: Any) -> list[SignalSubscription]:

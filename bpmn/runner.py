@@ -76,19 +76,32 @@ def parked_service_task(workflow: Any, call_id: str) -> Any:
     return task
 
 
-def matching_message(workflow: Any, name: str, correlation: dict[str, Any]) -> tuple[Any, Any]:
-    """(task, definition) of the first waiting message that `name` + `correlation` matches.
+def deliver_message(workflow: Any, name: str, correlation: dict[str, Any], variables: dict[str, Any]) -> Any:
+    """Deliver a message to the first waiting subscription that `name` + `correlation` matches; the
+    task that caught it.
 
     Every correlation value the subscription expects must be present and equal in `correlation`.
+    Waiting catch events and receive tasks come first, then the message start events of event
+    sub-processes of running scopes (the process's first, then those of its sub-processes).
     """
     for task, definition in harvest.waiting_messages(workflow):
-        if definition.name != name:
-            continue
-        expected = harvest._expected_correlation(workflow, task, definition)
-        if all(correlation.get(k) == v for k, v in expected.items()):
-            return task, definition
+        if definition.name == name and _correlates(harvest._expected_correlation(workflow, task, definition),
+                                                   correlation):
+            catch_message(task, definition, variables, correlation)
+            return task
+    for waiting in harvest.waiting_message_starts(workflow):
+        definition = waiting.start.event_definition
+        if definition.name == name and _correlates(harvest.expected_in_scope(workflow, waiting), correlation):
+            event = BpmnEvent(definition, payload={**correlation, **variables}, correlations={})
+            task = event_subprocesses.start_handler(workflow, waiting, event)
+            _take_message_variables(task, definition, variables)
+            return task
     raise CommandRejected("no_matching_subscription",
                           f"this instance is not waiting for message {name!r} with {correlation!r}")
+
+
+def _correlates(expected: dict[str, Any], correlation: dict[str, Any]) -> bool:
+    return all(correlation.get(k) == v for k, v in expected.items())
 
 
 def catch_message(task: Any, definition: Any, variables: dict[str, Any], correlation: dict[str, Any]) -> None:
@@ -100,6 +113,10 @@ def catch_message(task: Any, definition: Any, variables: dict[str, Any], correla
     event = BpmnEvent(definition, payload={**correlation, **variables}, correlations={})
     task.task_spec.catch(task, event)
     task.task_spec._update(task)
+    _take_message_variables(task, definition, variables)
+
+
+def _take_message_variables(task: Any, definition: Any, variables: dict[str, Any]) -> None:
     if getattr(definition, "message_var", None) is None:
         # SpiffWorkflow drops the payload when no message variable is named; Camunda's behaviour,
         # which analysts expect, is that message variables become process variables. They are
@@ -120,6 +137,8 @@ def catch_signal(workflow: Any, name: str, variables: dict[str, Any]) -> list[An
     caught = workflow.event_manager.catch(event, internal=False)
     if not caught and not event_subprocesses.trigger_nested(workflow, event, None):
         raise CommandRejected("no_matching_subscription", f"this instance is not waiting for signal {name!r}")
+    # Event sub-processes it started get the variables as a catch event does, on top of their scope's data.
+    catching.extend(event_subprocesses.fired_starts(workflow, event.event_definition))
     for task in catching:
         task.data.update(variables)
     return catching

@@ -13,12 +13,18 @@ A non-interrupting event sub-process shares its scope's variables, as in Camunda
 `share_writes` hands what it changed on to the scope when it completes. SpiffWorkflow gives it a
 copy of the data and hands a scope's data on along the path that completes the scope, so what it
 wrote was dropped (or, when it finished last, its stale copy replaced what the main path wrote).
+
+When its event fires, an event sub-process takes its scope's current data (`take_current_data`):
+SpiffWorkflow gave it the data the scope started with. Start events waiting for a message
+(`waiting_starts`) are subscriptions of the instance while their scope runs; SpiffWorkflow creates
+no task for them before they fire, so `start_handler` starts one for a message delivered from outside.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from copy import deepcopy
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from SpiffWorkflow.bpmn import BpmnEvent
@@ -34,6 +40,81 @@ from bpmn.expressions.changes import DELETED, commit
 T = TypeVar("T")
 # Tasks that hold a token: their data is what the scope's path goes on with.
 _LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
+@dataclass(frozen=True)
+class WaitingStart:
+    """The start event of an event sub-process, waiting while its scope runs (SpiffWorkflow creates
+    no task for it until it fires)."""
+
+    scope: Any  # the process or sub-process (workflow) holding the event sub-process
+    handler: str  # the event sub-process's spec name
+    start: Any  # its start event spec
+
+    @property
+    def key(self) -> str:
+        """Stable while the scope runs and distinct per scope: the scope's first task's id."""
+        return str(self.scope.task_tree.id)
+
+
+def waiting_starts(workflow: Any, kind: type) -> Iterator[WaitingStart]:
+    """Start events with an event definition of `kind` of the event sub-processes of every running
+    scope (the process and its running sub-processes) that can still start.
+
+    A scope whose interrupting event sub-process fired is ending: it waits for nothing more (Camunda
+    removes its event subscriptions). An event sub-process that has not fired yet (a timer one
+    waiting at its start) is not running: its own event sub-processes do not wait yet.
+    """
+    for scope in [workflow, *workflow.get_active_subprocesses()]:
+        names = getattr(scope.spec.start, "trigger_specs", ())
+        if not names or scope.completed or scope.task_tree is None:
+            continue  # most scopes: no event sub-process started by an event
+        starts = [WaitingStart(scope, str(name), start) for name in names
+                  for start in getattr(workflow.subprocess_specs.get(name), "bpmn_start_events", ())
+                  if isinstance(start.event_definition, kind)]
+        if starts and _running(scope) and not _interrupted(workflow, scope):
+            yield from starts
+
+
+def start_handler(workflow: Any, waiting: WaitingStart, event: BpmnEvent) -> Any:
+    """Start the event sub-process of `waiting` and deliver `event` to its start event; that start
+    event's task (fired: READY, or already run on)."""
+    child_id = waiting.scope.spec.start.trigger_wf(waiting.scope.task_tree, waiting.handler)
+    target = workflow.subprocesses[child_id]
+    workflow.event_manager.catch(BpmnEvent(event.event_definition, payload=event.payload,
+                                           correlations=event.correlations, target=target))
+    return next(t for t in target.tasks.values() if t.task_spec is waiting.start)
+
+
+def fired_starts(workflow: Any, definition: Any) -> list[Any]:
+    """Start event tasks of event sub-processes that `definition` fired and that have not run yet.
+
+    Called right after an event was delivered to an instance at rest (where no start event is
+    ready): every ready one with this definition was fired by that event.
+    """
+    return [task for sub in workflow.subprocesses.values() if sub.task_tree is not None
+            for task in sub.task_tree.children
+            if task.state == TaskState.READY and isinstance(task.task_spec, StartEvent)
+            and task.task_spec.event_definition == definition]
+
+
+def _running(scope: Any) -> bool:
+    # A scope that is an event sub-process runs once its start event fired.
+    return not any(isinstance(t.task_spec, StartEvent) and t.state == TaskState.WAITING
+                   for t in scope.task_tree.children)
+
+
+def _interrupted(workflow: Any, scope: Any) -> bool:
+    """Whether an interrupting event sub-process of `scope` has fired."""
+    for sub in workflow.subprocesses.values():
+        if sub.task_tree is None or sub.parent_workflow is not scope:
+            continue
+        if any(isinstance(t.task_spec, StartEvent) and getattr(t.task_spec, "interrupting", True) is True
+               and t.state & (TaskState.READY | TaskState.COMPLETED)
+               and not isinstance(t.task_spec.event_definition, NoneEventDefinition)
+               for t in sub.task_tree.children):
+            return True
+    return False
 
 
 def trigger_nested(workflow: Any, event: BpmnEvent, origin: Any) -> bool:
@@ -88,6 +169,27 @@ def _matching_trigger(workflow: Any, scope: Any, event: BpmnEvent, skip: str | N
     return best[0][0] if best else None
 
 
+def take_current_data(start_task: Any) -> None:
+    """An event sub-process's start event fires: its handler starts from its scope's data as it is now.
+
+    SpiffWorkflow handed it the scope's data as it was when the scope started (Camunda's and
+    Flowable's handlers see the current variables). Must run before an interrupting one cancels the
+    scope's tokens, which hold that data. The sub-process's first task gets the same copy: it is the
+    baseline `share_writes` measures the handler's changes against, so a name the main path wrote
+    before the event is not taken for the handler's own write.
+    """
+    subworkflow = start_task.workflow
+    parent_id = getattr(subworkflow, "parent_task_id", None)
+    if parent_id is None:
+        return  # a start event of the process itself
+    holder = subworkflow.top_workflow.get_task_from_id(parent_id)
+    if holder is None or not is_event_subprocess(holder, subworkflow):
+        return
+    data = scope_data(holder.workflow)
+    subworkflow.task_tree.data = deepcopy(data)
+    start_task.data = deepcopy(data)
+
+
 def share_writes(subworkflow: Any) -> None:
     """Hand what a just-completed non-interrupting event sub-process changed on to its scope.
 
@@ -109,6 +211,17 @@ def share_writes(subworkflow: Any) -> None:
     # It gets the scope's current data (the latest token's, as the instance's variables overlay
     # them), never its own stale copy.
     holder.data = dict(tokens[-1]) if tokens else {n: v for n, v in changes.items() if v is not DELETED}
+
+
+def scope_data(scope: Any) -> dict[str, Any]:
+    """The variables of a scope now, read as `bpmn.harvest.instance_variables` reads the instance's:
+    its last completed task's data, overlaid by the data of its tokens in task order (also those
+    inside the sub-processes it runs; other event sub-processes work on their own copies)."""
+    last = scope.last_task
+    data: dict[str, Any] = dict(last.data) if last is not None else dict(scope.task_tree.data)
+    for token in _live_data(scope, skip=None):
+        data.update(token)
+    return data
 
 
 def changed_names(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
@@ -138,14 +251,15 @@ def _live_data(scope: Any, *, skip: Any) -> Iterator[dict[str, Any]]:
                 yield task.parent.data
             continue
         inner = scope.top_workflow.subprocesses.get(task.id)
-        if inner is not None and _is_event_subprocess(task, inner):
+        if inner is not None and is_event_subprocess(task, inner):
             continue  # another event sub-process works on its own copy and hands on only its changes
         yield task.data
         if inner is not None:
             yield from _live_data(inner, skip=skip)
 
 
-def _is_event_subprocess(holder: Any, subworkflow: Any) -> bool:
+def is_event_subprocess(holder: Any, subworkflow: Any) -> bool:
+    """Whether `holder` runs `subworkflow` as an event sub-process."""
     # SpiffWorkflow builds a nested event sub-process as a plain sub-process; what marks it is a
     # start event waiting for an event (a sub-process's start event is a none event).
     return not isinstance(holder.task_spec, CallActivity) and any(

@@ -7,8 +7,9 @@
 - Interrupting events stop what they interrupt at once: SpiffWorkflow cancelled the activity of an
   interrupting boundary event only at its next join check, after the sub-process had run on (an
   error end event in one branch let the other branches finish); and an interrupting event
-  sub-process never cancelled the rest of its parent. Both now cancel when the event is caught (a
-  conditional one: when its condition fires it, see `bpmn.semantics.conditions`).
+  sub-process never cancelled the rest of its parent (a timer one not even at the top level). Both
+  now cancel when the event is caught (a conditional one: when its condition fires it, see
+  `bpmn.semantics.conditions`; a timer one: when it is due).
 - Scripts throw BPMN errors: `raise_bpmn_error(code)` parks the script task and the workflow
   throws the error after the engine round, exactly as `Engine.fail_service_task` does.
 """
@@ -29,6 +30,9 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (
     TIMER_EVENT_XPATH,
 )
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, StartEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent as BoundaryEventMixin
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import EventSubprocess
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser, SpiffStartEventParser
@@ -39,6 +43,7 @@ from SpiffWorkflow.util.task import TaskState
 from bpmn.expressions.functions import ThrownBpmnError
 from bpmn.semantics.compensation import read_compensation
 from bpmn.semantics.conditions import is_conditional
+from bpmn.semantics.event_subprocesses import is_event_subprocess, take_current_data
 from bpmn.semantics.propagation import thrown_by
 
 PENDING_ERROR_KEY = "patchbay_pending_error"
@@ -70,18 +75,23 @@ class PatchbayEndEventParser(SpiffEndEventParser):
 
 
 class InterruptingStartEvent(StartEvent):
-    """A start event that, in an interrupting event sub-process, cancels the rest of the parent scope."""
+    """A start event that, in an interrupting event sub-process, cancels the rest of the parent scope.
+
+    When it fires, its event sub-process takes its scope's current data (`take_current_data`).
+    """
 
     interrupting = True
 
     def catch(self, my_task: Any, event: Any) -> None:
+        take_current_data(my_task)  # before interrupting: the scope's tokens hold its data
         super().catch(my_task, event)
         self._interrupt(my_task)
 
     def _update_hook(self, my_task: Any) -> Any:
-        # A conditional start event fires by its condition, never through `catch`.
+        # Timers and conditions fire here, never through `catch`.
         fired = super()._update_hook(my_task)
-        if fired and is_conditional(self.event_definition):
+        if fired and _fires_by_itself(self.event_definition):
+            take_current_data(my_task)
             self._interrupt(my_task)
         return fired
 
@@ -90,8 +100,14 @@ class InterruptingStartEvent(StartEvent):
         if not self.interrupting or parent_id is None:
             return
         holder = my_task.workflow.top_workflow.get_task_from_id(parent_id)
-        if holder is not None and _is_event_subprocess(holder):
+        if holder is not None and (_is_event_subprocess(holder) or is_event_subprocess(holder, my_task.workflow)):
             cancel_scope_except(holder)
+
+
+def _fires_by_itself(definition: Any) -> bool:
+    if isinstance(definition, MultipleEventDefinition):
+        return any(_fires_by_itself(d) for d in definition.event_definitions)
+    return isinstance(definition, (TimerEventDefinition, ConditionalEventDefinition))
 
 
 def _is_event_subprocess(task: Any) -> bool:
