@@ -39,7 +39,7 @@ class ProcessInstance(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     definition = models.ForeignKey(ProcessDefinition, on_delete=models.PROTECT, related_name="instances")
     # Denormalised from the definition so lists filter without a join.
-    process_key = models.CharField(max_length=255, db_index=True)
+    process_key = models.CharField(max_length=255)
     # NULL (not "") means "no business key": the partial unique constraint below skips NULLs only.
     business_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     status = models.CharField(max_length=16, choices=InstanceStatus.choices, default=InstanceStatus.RUNNING)
@@ -69,7 +69,12 @@ class ProcessInstance(models.Model):
 
     class Meta:
         ordering = ("-started_at",)
-        indexes = (models.Index(fields=("status", "-started_at"), name="instance_status_started"),)
+        # `process_key` by a plain index: `db_index=True` on a CharField also built a `LIKE` index on
+        # PostgreSQL that no query uses and every step whose status changes paid to maintain.
+        indexes = (
+            models.Index(fields=("status", "-started_at"), name="instance_status_started"),
+            models.Index(fields=("process_key",), name="instance_process_key"),
+        )
         constraints = (
             # Idempotent starts: one unfinished instance per process key and business key.
             models.UniqueConstraint(
@@ -95,7 +100,8 @@ class InstanceEvent(models.Model):
     `actor` is the username that caused it, or `system` for sweeps and workers.
     """
 
-    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="events")
+    # No index of its own: the unique (instance, seq) serves every lookup by instance.
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="events", db_index=False)
     seq = models.PositiveIntegerField()
     type = models.CharField(max_length=64)
     activity_id = models.CharField(max_length=255, blank=True)

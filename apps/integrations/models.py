@@ -39,7 +39,9 @@ class OutboundCall(models.Model):
     outcome (result or BPMN error) to the instance: applying is idempotent through it.
     """
 
-    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="outbound_calls")
+    # No index of its own: (instance, status) and the unique (instance, call_id) serve lookups by instance.
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="outbound_calls",
+                                 db_index=False)
     call_id = models.CharField(max_length=64)
     activity_id = models.CharField(max_length=255)
     operation = models.CharField(max_length=255)
