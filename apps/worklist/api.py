@@ -142,11 +142,14 @@ class WorkItemCompleteView(_WorkItemView):
     )
     def post(self, request: Request, work_item_id: uuid.UUID) -> Response:
         """Complete the item (an open one is claimed by the caller first) and advance the instance."""
-        seen = selectors.work_item_get_for_user(user=request.user, work_item_id=work_item_id)  # 404 before 400
         body = WorkItemCompleteSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        if not body.is_valid():
+            # 404 before 400: a caller who may not see the item learns nothing from its body's errors.
+            selectors.work_item_get_for_user(user=request.user, work_item_id=work_item_id)
+            body.is_valid(raise_exception=True)
+        # The service checks access once, on the locked row (404 there for an item the caller may not see).
         item = services.work_item_complete(
-            user=request.user, work_item_id=work_item_id, variables=body.validated_data["variables"], seen=seen
+            user=request.user, work_item_id=work_item_id, variables=body.validated_data["variables"]
         )
         return Response(WorkItemSerializer(item).data)
 

@@ -1,10 +1,11 @@
 """Writes of the worklist: claim, unclaim, complete, comment, reassign.
 
-Every service reads the item through the access gate (`work_item_get_for_user`: an item the caller
-may not see is `NotFound`) - or takes the item a view already read through it (`seen=`) - then in
-one transaction locks the *instance* row and after it the work item row by its key - the pipeline's
-lock order, so a service never deadlocks with a step - re-checks the access rule on the locked row
-(`work_item_lock_for_user`) and writes. So the gate's `EXISTS` runs once per request. Claims,
+Every service, in one transaction, locks the item's *instance* row and after it the work item row by
+its key - the pipeline's lock order, so a service never deadlocks with a step - checks the access
+rule on the locked row (`work_item_lock_for_user`: an item the caller may not see is `NotFound`)
+and writes. Which instance to lock is read by the item's key (or from `seen=`, an item a view read
+through the gate `work_item_get_for_user` to answer 404 before 400); so the access rule runs once
+per request on the success path, and on the row as it is under the lock. Claims,
 releases, reassignments and comments are recorded in the instance's audit trail
 (`work_item.claimed`, `.unclaimed`, `.reassigned`, `.commented`) with the trail's own sequence,
 under the same instance lock the pipeline uses.
@@ -18,6 +19,8 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -25,8 +28,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core.errors import ApiError, Conflict, Forbidden
+from apps.core.errors import ApiError, Conflict, Forbidden, NotFound
 from apps.core.roles import OPS, has_role
+from apps.core.rows import select_row, update_row
 from apps.instances.commands import CompleteWorkItemCommand
 from apps.instances.locking import lock_instance_bounded
 from apps.instances.models import InstanceStatus, ProcessInstance
@@ -35,7 +39,7 @@ from apps.instances.trail import EventDraft, append_events
 from apps.worklist.forms import form_validate
 from apps.worklist.models import WorkItem, WorkItemComment, WorkItemStatus
 from apps.worklist.projection import assignee_row_set, replace_candidates
-from apps.worklist.selectors import work_item_get_for_user, work_item_lock_for_user
+from apps.worklist.selectors import work_item_get_for_user, work_item_instance_id, work_item_lock_for_user
 
 MAX_COMMENT_LENGTH = 10_000
 MAX_NAME_LENGTH = 150
@@ -53,12 +57,42 @@ KEEP = Keep.KEEP
 
 
 def _locked(user: Any, work_item_id: ItemId, seen: WorkItem | None = None) -> tuple[ProcessInstance, WorkItem]:
-    """Gate (unless `seen` passed it), then lock the instance row, then the item row (call inside
-    `transaction.atomic`). The gate only finds the instance: what counts is the locked re-check."""
-    if seen is None or str(seen.pk) != str(work_item_id):
-        seen = work_item_get_for_user(user=user, work_item_id=work_item_id)
-    instance = lock_instance_bounded(seen.instance_id)
-    return instance, work_item_lock_for_user(user=user, work_item_id=seen.pk)
+    """Lock the item's instance row, then the item row, and check access on the locked item (call
+    inside `_locking_transaction`). `NotFound` for an item `user` may not see, whatever else holds.
+
+    The instance id is read by the item's key without an access check (or taken from `seen`, an item
+    a view already read through the gate): it only says which row to lock first. The access rule
+    runs once, on the locked row (`work_item_lock_for_user`), where a reassignment cannot outdate it.
+    """
+    instance_id: uuid.UUID | None
+    if seen is not None and str(seen.pk) == str(work_item_id):
+        instance_id = seen.instance_id
+    else:
+        instance_id = work_item_instance_id(work_item_id=work_item_id)
+    if instance_id is None:
+        raise NotFound(f"Work item {work_item_id} does not exist.")
+    try:
+        instance = lock_instance_bounded(instance_id)
+    except NotFound as exc:  # the instance went away in between (deleted with its items)
+        raise NotFound(f"Work item {work_item_id} does not exist.") from exc
+    return instance, work_item_lock_for_user(user=user, work_item_id=work_item_id)
+
+
+@contextmanager
+def _locking_transaction(user: Any, work_item_id: ItemId) -> Iterator[None]:
+    """`transaction.atomic()` for a service that calls `_locked`.
+
+    A lock wait that timed out (`instance_busy`) would tell a caller who may not see the item that
+    it exists, before `_locked` checked access: such a caller gets the gate's `NotFound` instead.
+    The gate runs after the rollback (the failed lock statement aborted the transaction).
+    """
+    try:
+        with transaction.atomic():
+            yield
+    except Conflict as exc:
+        if exc.code == "instance_busy":
+            work_item_get_for_user(user=user, work_item_id=work_item_id)
+        raise
 
 
 def _record(instance: ProcessInstance, item: WorkItem, event: str, user: Any, now: datetime,
@@ -66,7 +100,8 @@ def _record(instance: ProcessInstance, item: WorkItem, event: str, user: Any, no
     """Append one `work_item.*` event to the instance's trail (the instance row is locked)."""
     draft = EventDraft(event, activity_id=item.activity_id, data={"work_item_id": str(item.pk), **data})
     append_events(instance=instance, drafts=[draft], actor=user.get_username(), now=now)
-    instance.save(update_fields=["event_seq"])
+    # Hand-built UPDATE (`apps.core.rows`), as the pipeline writes the row: nobody listens to its saves.
+    update_row(instance, ["event_seq"])
 
 
 def _require_active(item: WorkItem) -> None:
@@ -80,7 +115,7 @@ def _claim(instance: ProcessInstance, item: WorkItem, user: Any, now: datetime, 
     item.assignee = user
     item.claimed_at = now
     item.version += 1
-    item.save(update_fields=["status", "assignee", "claimed_at", "version"])
+    update_row(item, ["status", "assignee", "claimed_at", "version"])  # every completion of an open item
     assignee_row_set(item, previous)
     _record(instance, item, "work_item.claimed", user, now, assignee=user.get_username(), **data)
 
@@ -92,7 +127,7 @@ def work_item_claim(*, user: Any, work_item_id: ItemId) -> WorkItem:
     `instance_suspended`.
     """
     now = timezone.now()
-    with transaction.atomic():
+    with _locking_transaction(user, work_item_id):
         instance, item = _locked(user, work_item_id)
         _require_active(item)
         if item.assignee_id == user.pk:
@@ -111,7 +146,7 @@ def work_item_unclaim(*, user: Any, work_item_id: ItemId) -> WorkItem:
     `Forbidden` (`not_assignee`) for anyone else; `Conflict` (`work_item_not_open`) once finished.
     """
     now = timezone.now()
-    with transaction.atomic():
+    with _locking_transaction(user, work_item_id):
         instance, item = _locked(user, work_item_id)
         _require_active(item)
         if item.assignee_id is None:
@@ -136,11 +171,12 @@ def work_item_complete(*, user: Any, work_item_id: ItemId, variables: dict[str, 
     `work_item_claimed_by_other`; `ApiError` 400 `invalid_form` with `[{"field", "code", "message"}]`;
     the pipeline's own 409s (`instance_suspended`, `instance_busy` ...). An open item is claimed by
     `user` first (Camunda Tasklist behaviour). If the step itself fails, its incident and the claim
-    are kept and `ApiError` 422 `step_failed` is raised after the commit. `seen`: the item as the
-    caller read it through `work_item_get_for_user` (saves running the gate again).
+    are kept and `ApiError` 422 `step_failed` is raised after the commit. An item `user` may not see
+    is `NotFound` before any of these. `seen`: the item as the caller read it through
+    `work_item_get_for_user` (only its instance id is used; access is checked under the lock).
     """
     now = timezone.now()
-    with transaction.atomic():
+    with _locking_transaction(user, work_item_id):
         instance, item = _locked(user, work_item_id, seen)
         _require_active(item)
         if item.assignee_id is not None and item.assignee_id != user.pk:
@@ -174,14 +210,14 @@ def _reread_after_step(item: WorkItem) -> None:
     Only the columns it sets: the assignee is unchanged (the caller), and the projection makes the
     completer the assignee, so neither user needs reading again.
     """
-    status, completed_at, completed_by_id, version = WorkItem.objects.filter(pk=item.pk).values_list(
-        "status", "completed_at", "completed_by_id", "version"
-    ).get()
-    item.status, item.completed_at, item.version = status, completed_at, version
-    if completed_by_id is not None and completed_by_id == item.assignee_id:
+    row = select_row(WorkItem, "id", item.pk)  # hand-built, as the locked read (`apps.core.rows`)
+    if row is None:  # only the step itself could have deleted it (it holds the lock): as the ORM's `get`
+        raise WorkItem.DoesNotExist(f"Work item {item.pk} is gone after its step.")
+    item.status, item.completed_at, item.version = row.status, row.completed_at, row.version
+    if row.completed_by_id is not None and row.completed_by_id == item.assignee_id:
         item.completed_by = item.assignee
     else:
-        item.completed_by_id = completed_by_id
+        item.completed_by_id = row.completed_by_id
 
 
 def work_item_comment(*, user: Any, work_item_id: ItemId, text: str, seen: WorkItem | None = None) -> WorkItemComment:
@@ -192,7 +228,7 @@ def work_item_comment(*, user: Any, work_item_id: ItemId, text: str, seen: WorkI
         detail = {"field": "text", "code": "invalid", "message": message}
         raise ApiError(message, code="invalid_input", details=[detail])
     now = timezone.now()
-    with transaction.atomic():
+    with _locking_transaction(user, work_item_id):
         instance, item = _locked(user, work_item_id, seen)
         comment = WorkItemComment.objects.create(work_item=item, author=user, text=text, created_at=now)
         _record(instance, item, "work_item.commented", user, now, comment_id=comment.pk)
@@ -209,7 +245,7 @@ def work_item_reassign(*, user: Any, work_item_id: ItemId, assignee: str | Keep 
     groups = _checked_groups(candidate_groups)
     target = _user_named(assignee) if isinstance(assignee, str) else None
     now = timezone.now()
-    with transaction.atomic():
+    with _locking_transaction(user, work_item_id):
         instance, item = _locked(user, work_item_id, seen)
         if not has_role(user, OPS):
             raise Forbidden("Only ops and admins may reassign work items.")
