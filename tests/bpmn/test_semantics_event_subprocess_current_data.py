@@ -15,24 +15,11 @@ import pytest
 
 from bpmn import Engine, StepResult, validate
 from bpmn.types import ModelSource
-from tests.bpmn.xml import HEADER, chain, script
+from tests.bpmn.xml import HEADER, chain, correlated_message, script
 
 PROCESS = "esp_data"
-DECLARATIONS = f"""
-<bpmn:collaboration id="collaboration">
-  <bpmn:participant id="participant" processRef="{PROCESS}"/>
-  <bpmn:correlationKey name="order_key">
-    <bpmn:correlationPropertyRef>order_id</bpmn:correlationPropertyRef>
-  </bpmn:correlationKey>
-</bpmn:collaboration>
-<bpmn:message id="poke_message" name="poke"/>
-<bpmn:correlationProperty id="order_id" name="order_id">
-  <bpmn:correlationPropertyRetrievalExpression messageRef="poke_message">
-    <bpmn:formalExpression>order_id</bpmn:formalExpression>
-  </bpmn:correlationPropertyRetrievalExpression>
-</bpmn:correlationProperty>
-<bpmn:signal id="poke_signal" name="poke"/>
-"""
+DECLARATIONS = (correlated_message(PROCESS, "poke_message", name="poke")
+                + '<bpmn:signal id="poke_signal" name="poke"/>\n')
 TRIGGERS = {
     "message": '<bpmn:messageEventDefinition messageRef="poke_message"/>',
     "signal": '<bpmn:signalEventDefinition signalRef="poke_signal"/>',

@@ -13,23 +13,10 @@ import pytest
 
 from bpmn import CommandRejected, Engine, StepResult, validate
 from bpmn.types import ModelSource
-from tests.bpmn.xml import HEADER, chain, script
+from tests.bpmn.xml import HEADER, chain, correlated_message, script
 
 PROCESS = "message_esp"
-CORRELATION = f"""
-<bpmn:collaboration id="collaboration">
-  <bpmn:participant id="participant" processRef="{PROCESS}"/>
-  <bpmn:correlationKey name="order_key">
-    <bpmn:correlationPropertyRef>order_id</bpmn:correlationPropertyRef>
-  </bpmn:correlationKey>
-</bpmn:collaboration>
-<bpmn:message id="poke" name="poke"/>
-<bpmn:correlationProperty id="order_id" name="order_id">
-  <bpmn:correlationPropertyRetrievalExpression messageRef="poke">
-    <bpmn:formalExpression>order_id</bpmn:formalExpression>
-  </bpmn:correlationPropertyRetrievalExpression>
-</bpmn:correlationProperty>
-"""
+CORRELATION = correlated_message(PROCESS, "poke")
 ON_POKE = '<bpmn:messageEventDefinition messageRef="poke"/>'
 
 

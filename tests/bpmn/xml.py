@@ -37,3 +37,22 @@ def chain(*elements: str) -> str:
 def script(task_id: str, code: str) -> str:
     """A script task."""
     return f'<bpmn:scriptTask id="{task_id}"><bpmn:script>{code}</bpmn:script></bpmn:scriptTask>'
+
+
+def correlated_message(process: str, message_id: str, *, name: str = "") -> str:
+    """Declarations for a message `message_id` (named `name`, default the id) correlated by the
+    process variable `order_id` through the key `order_key`, as a collaboration of `process`."""
+    return f"""
+<bpmn:collaboration id="collaboration">
+  <bpmn:participant id="participant" processRef="{process}"/>
+  <bpmn:correlationKey name="order_key">
+    <bpmn:correlationPropertyRef>order_id</bpmn:correlationPropertyRef>
+  </bpmn:correlationKey>
+</bpmn:collaboration>
+<bpmn:message id="{message_id}" name="{name or message_id}"/>
+<bpmn:correlationProperty id="order_id" name="order_id">
+  <bpmn:correlationPropertyRetrievalExpression messageRef="{message_id}">
+    <bpmn:formalExpression>order_id</bpmn:formalExpression>
+  </bpmn:correlationPropertyRetrievalExpression>
+</bpmn:correlationProperty>
+"""
