@@ -242,7 +242,8 @@ def signal_subscriptions(workflow: Any) -> list[SignalSubscription]:
 
     Waiting catch and boundary events (also members of event-based gateways), and the signal start
     events of the event sub-processes of the process and of every running sub-process: those wait
-    as long as their scope runs, although SpiffWorkflow only creates their tasks when they fire.
+    as long as their scope runs and is not being interrupted, although SpiffWorkflow only creates
+    their tasks when they fire.
     """
     found: dict[tuple[str, str], SignalSubscription] = {}
     for task in workflow.event_manager.tasks.values():
@@ -252,15 +253,9 @@ def signal_subscriptions(workflow: Any) -> list[SignalSubscription]:
             if isinstance(definition, SignalEventDefinition):
                 element = activity_id(task) or task.task_spec.name
                 found.setdefault((element, definition.name), SignalSubscription(element, definition.name))
-    scopes = [workflow, *(sp for sp in workflow.subprocesses.values() if not sp.completed)]
-    for scope in scopes:
-        for name in getattr(scope.spec.start, "trigger_specs", ()):
-            spec = workflow.subprocess_specs.get(name)
-            for start in getattr(spec, "bpmn_start_events", ()):
-                definition = start.event_definition
-                if isinstance(definition, SignalEventDefinition):
-                    element = start.bpmn_id or start.name
-                    found.setdefault((element, definition.name), SignalSubscription(element, definition.name))
+    for waiting in event_subprocesses.waiting_starts(workflow, SignalEventDefinition):
+        element, name = waiting.start.bpmn_id or waiting.start.name, waiting.start.event_definition.name
+        found.setdefault((element, name), SignalSubscription(element, name))
     return list(found.values())
 
 

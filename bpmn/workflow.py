@@ -1,7 +1,8 @@
 """SpiffWorkflow workflow classes with Patchbay's fixes.
 
 A completed non-interrupting event sub-process hands what it changed on to its scope
-(`bpmn.semantics.event_subprocesses.share_writes`).
+(`bpmn.semantics.event_subprocesses.share_writes`). The process's own event sub-processes start
+only while no interrupting one of them has fired (`ScopedEventManager`).
 
 SpiffWorkflow's task iterator stops descending at depth 1,000. A loop through a gateway adds about
 three levels to the task tree per round, so after ~333 rounds the READY task falls below that depth,
@@ -17,6 +18,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.util.event import EventManager
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.util.task import TaskState
 
@@ -30,6 +32,22 @@ def _ready_tasks(workflow: Any) -> list[Any]:
     # O(tree) per round, O(n^2) for a long chain; the flat task map gives the same tasks, in
     # creation order, far faster.
     return [task for task in workflow.tasks.values() if task.state == TaskState.READY]
+
+
+class ScopedEventManager(EventManager):
+    """SpiffWorkflow's event manager, starting no event sub-process of a process being interrupted.
+
+    `update_collaboration` starts the process's event sub-processes whose start event matches an
+    event (a signal, a message thrown inside the instance) without asking whether an interrupting
+    one already fired; those of sub-processes start through `bpmn.semantics.event_subprocesses`,
+    which asks.
+    """
+
+    def update_collaboration(self, event: Any) -> None:
+        top = self.workflow
+        if top.spec.start.trigger_specs and not event_subprocesses.accepts_events(top, top):
+            return  # an interrupting event sub-process of the process fired
+        super().update_collaboration(event)
 
 
 class PatchbaySubWorkflow(BpmnSubWorkflow):
@@ -62,12 +80,17 @@ class PatchbayWorkflow(BpmnWorkflow):
     `throwing` is the task whose throw is being delivered (transient, see `bpmn.semantics.propagation`).
     """
 
+    event_manager: EventManager
+
     def __init__(self, spec: Any, subprocess_specs: Any = None, **kwargs: Any) -> None:
         self.pending_errors: list[Any] = []
         self.thrown_signals: list[Any] = []
         self.timer_now: datetime | None = None
         self.throwing: Any = None
         super().__init__(spec, subprocess_specs, **kwargs)
+        scoped = ScopedEventManager(self)
+        scoped.tasks = self.event_manager.tasks  # what SpiffWorkflow's own manager holds by now
+        self.event_manager = scoped
 
     def catch(self, event: Any) -> None:
         """Deliver an event; one nothing caught may still start an event sub-process of a sub-process.

@@ -11,7 +11,8 @@ round and when the engine comes to rest (`PatchbayWorkflow._do_engine_steps` / `
 - the conditional start event of an event sub-process of every running scope (the process and its
   running sub-processes) starts its event sub-process when the condition holds. A non-interrupting
   one starts once per time the condition becomes true (it re-arms when the condition is false
-  again); the flag lives in the scope's root task, so it survives snapshots.
+  again); the flag lives in the scope's root task, so it survives snapshots. None starts in a scope
+  whose interrupting event sub-process fired (`bpmn.semantics.event_subprocesses.accepts_events`).
 
 Interruption itself (cancelling the activity or the rest of the scope at once) is done by the
 boundary and start event classes of `bpmn.semantics.events` when a conditional event fires.
@@ -28,6 +29,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDef
 from SpiffWorkflow.util.task import TaskState
 
 from bpmn.errors import ExpressionError
+from bpmn.semantics.event_subprocesses import is_interrupted
 
 ARMED_KEY = "patchbay_fired_conditions"  # internal data of a scope's root task: ESP names whose condition held
 _HAS_CONDITIONS = "_patchbay_has_conditions"  # cached on the top-level spec: whether any event is conditional
@@ -70,7 +72,9 @@ def _start_event_subprocesses(workflow: Any, scope: Any) -> None:
             if not isinstance(start.event_definition, ConditionalEventDefinition):
                 continue
             holds = _holds(workflow, scope, start.event_definition.expression)
-            if holds and not armed.get(name):
+            if holds and not armed.get(name) and not is_interrupted(workflow, scope):
+                # Checked for every start: an interrupting one fires as it is started, so a later
+                # condition holding in the same round must not start a handler beside it.
                 # SpiffWorkflow hands a triggered event sub-process the data of the scope's root task
                 # (as it was when the scope started); the sub-process and its start event must see
                 # the data that made the condition hold.

@@ -18,6 +18,12 @@ When its event fires, an event sub-process takes its scope's current data (`take
 SpiffWorkflow gave it the data the scope started with. Start events waiting for a message
 (`waiting_starts`) are subscriptions of the instance while their scope runs; SpiffWorkflow creates
 no task for them before they fire, so `start_handler` starts one for a message delivered from outside.
+
+Once an interrupting event sub-process of a scope fired, the scope is being interrupted (BPMN 2.0.2
+10.3.5; Camunda, Zeebe): no other event sub-process of it starts any more, whatever its trigger
+(`accepts_events`). SpiffWorkflow only cancels the scope's tokens, so a signal, a condition or an
+error thrown by the interrupting handler itself still started a second handler there. Handlers of
+the scope still running are cancelled with its tokens (`bpmn.semantics.events.cancel_scope_except`).
 """
 
 from __future__ import annotations
@@ -67,12 +73,12 @@ def waiting_starts(workflow: Any, kind: type) -> Iterator[WaitingStart]:
     """
     for scope in [workflow, *workflow.get_active_subprocesses()]:
         names = getattr(scope.spec.start, "trigger_specs", ())
-        if not names or scope.completed or scope.task_tree is None:
+        if not names:
             continue  # most scopes: no event sub-process started by an event
         starts = [WaitingStart(scope, str(name), start) for name in names
                   for start in getattr(workflow.subprocess_specs.get(name), "bpmn_start_events", ())
                   if isinstance(start.event_definition, kind)]
-        if starts and _running(scope) and not _interrupted(workflow, scope):
+        if starts and accepts_events(workflow, scope):
             yield from starts
 
 
@@ -98,14 +104,21 @@ def fired_starts(workflow: Any, definition: Any) -> list[Any]:
             and task.task_spec.event_definition == definition]
 
 
+def accepts_events(workflow: Any, scope: Any) -> bool:
+    """Whether an event may still start an event sub-process of `scope`: the scope runs and no
+    interrupting event sub-process of it has fired."""
+    return (scope.task_tree is not None and not scope.completed and _running(scope)
+            and not is_interrupted(workflow, scope))
+
+
 def _running(scope: Any) -> bool:
     # A scope that is an event sub-process runs once its start event fired.
     return not any(isinstance(t.task_spec, StartEvent) and t.state == TaskState.WAITING
                    for t in scope.task_tree.children)
 
 
-def _interrupted(workflow: Any, scope: Any) -> bool:
-    """Whether an interrupting event sub-process of `scope` has fired."""
+def is_interrupted(workflow: Any, scope: Any) -> bool:
+    """Whether an interrupting event sub-process of `scope` has fired (its handler runs or ran)."""
     for sub in workflow.subprocesses.values():
         if sub.task_tree is None or sub.parent_workflow is not scope:
             continue
@@ -125,7 +138,10 @@ def trigger_nested(workflow: Any, event: BpmnEvent, origin: Any) -> bool:
 def start_in_scope(workflow: Any, scope: Any, event: BpmnEvent, *, skip: str | None = None) -> bool:
     """Start the event sub-process of `scope` whose start event matches `event` and deliver the event
     to it; True if one started. `skip` names an event sub-process that may not start (the one the
-    event came out of)."""
+    event came out of). A scope being interrupted starts none: an error or escalation its
+    interrupting handler throws goes on to the scopes outside (as in Zeebe)."""
+    if not accepts_events(workflow, scope):
+        return False
     name = _matching_trigger(workflow, scope, event, skip)
     if name is None:
         return False
