@@ -347,6 +347,14 @@ LOGGING = {
     "formatters": {"json": {"()": "apps.core.logging.JsonFormatter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # SpiffWorkflow logs every task state change at INFO: far too much for production logs.
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "spiff": {"level": "WARNING"}},
+    # SpiffWorkflow logs every task state change at INFO: far too much for production logs. Its
+    # `spiff.task` and `spiff.workflow` loggers are named too: SpiffWorkflow tests their own `level`
+    # (not the effective one) and, below INFO, builds log records with the task data on every state
+    # change and walks all tasks when a workflow is created or completes - work for nothing.
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "spiff": {"level": "WARNING"},
+        "spiff.task": {"level": "WARNING"},
+        "spiff.workflow": {"level": "WARNING"},
+    },
 }

@@ -77,10 +77,14 @@ class Engine:
             log.event("instance.started", data={"process_key": compiled.process_key})
             primed = start_events.prime(workflow, trigger)
             runner.run_until_waiting(workflow, max_rounds=self.max_rounds)
+            rested = runner.task_states(workflow)
             fired = start_events.settle(workflow, trigger, variables or {}) or primed
             if trigger is not None:
                 log.event(f"{trigger.kind}_start.fired", task=fired)
-            return self._finish(workflow, log, now)
+            # Settling a plain start usually changes nothing (it withdraws timer start events left
+            # waiting): then the workflow is still at rest and another run would find nothing to do.
+            at_rest = trigger is None and runner.task_states(workflow) == rested
+            return self._finish(workflow, log, now, at_rest=at_rest)
         return self._in_engine(source, step)
 
     def complete_work_item(self, source: ModelSource, snapshot: str, *, work_item_id: str,
@@ -195,7 +199,8 @@ class Engine:
             return step(compiled)
         return run_with_deep_stack(lambda: step(compiled), elements=elements)
 
-    def _finish(self, workflow: Any, log: runner.StepLog, now: datetime | None) -> StepResult:
+    def _finish(self, workflow: Any, log: runner.StepLog, now: datetime | None, *, at_rest: bool = False) -> StepResult:
         del now  # steps run on the wall clock; `now` only decides which timers fire_due_timers fires
-        runner.run_until_waiting(workflow, max_rounds=self.max_rounds)
+        if not at_rest:
+            runner.run_until_waiting(workflow, max_rounds=self.max_rounds)
         return runner.outcome(workflow, log)

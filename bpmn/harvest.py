@@ -75,6 +75,69 @@ class Observation:
         return cls(frozenset(), frozenset(), frozenset())
 
 
+@dataclass(frozen=True)
+class Census:
+    """What a step's result reads from the task map, gathered in one walk over every task.
+
+    Each field equals what the per-question reader of this module returns (named beside it); a
+    step asked them one by one, walking all tasks once per question.
+    """
+
+    completed: list[Any]  # completed_since
+    variables: dict[str, Any]  # instance_variables
+    active: list[str]  # active_activities
+    work_items_opened: list[WorkItemRequest]  # work_items_opened
+    work_items_closed: list[str]  # work_items_closed
+    service_calls: list[ServiceCallRequest]  # service_calls_requested
+    calls_withdrawn: list[str]  # calls_withdrawn
+    stalled: bool  # not complete, yet nothing visible is open and nothing waits (runner's stall check)
+
+
+def census(workflow: Any, before: Observation) -> Census:
+    """Take the `Census` of a workflow against the observation `before` the step."""
+    last = workflow.last_task
+    variables: dict[str, Any] = dict(last.data) if last is not None else {}
+    completed: list[Any] = []
+    active: dict[str, None] = {}  # insertion-ordered set
+    open_work_items: list[Any] = []
+    parked: list[Any] = []
+    holds_token = False
+    keep_states = bool(before.started_service_tasks)
+    states: dict[Any, int] = {}
+    for task in all_tasks(workflow):
+        state = task.state
+        element = activity_id(task)
+        if keep_states:
+            states[task.id] = state
+        if state == TaskState.COMPLETED:
+            if element and task.id not in before.completed:
+                completed.append(task)
+        elif state & _OPEN_STATES:
+            if task.data:
+                variables.update(task.data)
+            if element:
+                active[element] = None
+            holds_token = holds_token or bool(element) or bool(state & TaskState.WAITING)
+            if _is_work_item(task):
+                open_work_items.append(task)
+            elif _is_parked_service(task):
+                parked.append(task)
+    completed.sort(key=lambda t: t.last_state_change)
+    still_open = {t.id for t in open_work_items}
+    kept = TaskState.STARTED | TaskState.COMPLETED
+    return Census(
+        completed=completed,
+        variables=variables,
+        active=list(active),
+        work_items_opened=[_work_item(t) for t in open_work_items if t.id not in before.open_work_items],
+        work_items_closed=sorted(str(i) for i in before.open_work_items - still_open),
+        service_calls=[_service_call(t) for t in parked if t.id not in before.started_service_tasks],
+        calls_withdrawn=sorted(str(i) for i in before.started_service_tasks
+                               if not states.get(i, TaskState.CANCELLED) & kept),
+        stalled=not workflow.completed and not holds_token,
+    )
+
+
 def _is_work_item(task: Any) -> bool:
     return bool(task.task_spec.manual) and task.state == TaskState.READY and activity_id(task) is not None
 
@@ -147,18 +210,19 @@ def _work_item(task: Any) -> WorkItemRequest:
 
 def service_calls_requested(workflow: Any, before: Observation) -> list[ServiceCallRequest]:
     """Service tasks parked since `before`, with their evaluated parameters."""
-    calls = []
-    for task in all_tasks(workflow):
-        if _is_parked_service(task) and task.id not in before.started_service_tasks:
-            call = task.internal_data.get(SERVICE_CALL_KEY, {})
-            calls.append(ServiceCallRequest(
-                id=str(task.id),
-                activity_id=task.task_spec.bpmn_id,
-                operation=call.get("operation", task.task_spec.operation_name),
-                parameters=json_safe(call.get("parameters", {})),
-                result_variable=task.task_spec.result_variable,
-            ))
-    return calls
+    return [_service_call(t) for t in all_tasks(workflow)
+            if _is_parked_service(t) and t.id not in before.started_service_tasks]
+
+
+def _service_call(task: Any) -> ServiceCallRequest:
+    call = task.internal_data.get(SERVICE_CALL_KEY, {})
+    return ServiceCallRequest(
+        id=str(task.id),
+        activity_id=task.task_spec.bpmn_id,
+        operation=call.get("operation", task.task_spec.operation_name),
+        parameters=json_safe(call.get("parameters", {})),
+        result_variable=task.task_spec.result_variable,
+    )
 
 
 def calls_withdrawn(workflow: Any, before: Observation) -> list[str]:

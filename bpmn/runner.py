@@ -172,10 +172,27 @@ def run_until_waiting(workflow: Any, *, max_rounds: int) -> None:
     """Run engine tasks until every token waits, at most `max_rounds` rounds."""
     for _ in range(max_rounds):
         if not workflow._do_engine_steps():
+            rested = _quiet_states(workflow)
             workflow.refresh_timers()
+            if rested is not None and task_states(workflow) == rested:
+                return  # no timer or condition moved anything: another round would find nothing to run
             if not workflow._do_engine_steps():
                 return
     raise StepFailed("loop_limit", f"the instance did not come to rest within {max_rounds} engine rounds")
+
+
+def _quiet_states(workflow: Any) -> list[tuple[Any, int]] | None:
+    """The task states of a workflow whose engine round just found nothing to run, when those alone
+    show whether another round could: None when it has sub-processes (a round also updates their
+    parent tasks) or errors waiting to be thrown."""
+    if workflow.subprocesses or workflow.pending_errors:
+        return None
+    return task_states(workflow)
+
+
+def task_states(workflow: Any) -> list[tuple[Any, int]]:
+    """Every task's id and state, in task order: equal lists mean no task was added, removed or moved on."""
+    return [(task.id, task.state) for task in harvest.all_tasks(workflow)]
 
 
 def status_of(workflow: Any) -> InstanceStatus:
@@ -183,19 +200,14 @@ def status_of(workflow: Any) -> InstanceStatus:
     return "completed" if workflow.completed else "waiting"
 
 
-def _is_stalled(workflow: Any) -> bool:
-    open_states = TaskState.READY | TaskState.WAITING | TaskState.STARTED
-    return not workflow.completed and not any(t.state & open_states for t in harvest.all_tasks(workflow)
-                                              if harvest.activity_id(t) or t.state & TaskState.WAITING)
-
-
 def outcome(workflow: Any, log: StepLog) -> StepResult:
     """Harvest the effects of a step that ran to rest, failing the instance on an uncaught error."""
     status: InstanceStatus = status_of(workflow)
     thrown, signals = _harvest_events(workflow, log)
+    seen = harvest.census(workflow, log.before)
     if any(i.kind == "uncaught_error" for i in log.incidents):
         status = "failed"
-    elif _is_stalled(workflow):
+    elif seen.stalled:
         status = "failed"
         log.incidents.append(IncidentReport("stalled", "the instance is not complete but nothing can run"))
     if status == "completed":
@@ -204,7 +216,8 @@ def outcome(workflow: Any, log: StepLog) -> StepResult:
         # A failed instance holds no token: open work items, calls and timers are withdrawn.
         workflow.cancel()
         log.event("instance.failed", data={"reason": log.incidents[-1].message})
-    return result(workflow, log, status=status, thrown=thrown, signals=signals)
+        seen = harvest.census(workflow, log.before)
+    return result(workflow, log, status=status, thrown=thrown, signals=signals, seen=seen)
 
 
 def _harvest_events(workflow: Any, log: StepLog) -> tuple[list[ThrownMessage], list[ThrownSignal]]:
@@ -240,22 +253,22 @@ def _error_source(workflow: Any, log: StepLog) -> str | None:
 
 
 def result(workflow: Any, log: StepLog, *, status: InstanceStatus,
-           thrown: list[ThrownMessage] | None = None, signals: list[ThrownSignal] | None = None) -> StepResult:
-    """Assemble the `StepResult` of a step."""
-    completed = harvest.completed_since(workflow, log.before)
-    audit = [AuditEvent("activity.completed", harvest.activity_id(t)) for t in completed] + log.audit
-    data = harvest.instance_variables(workflow)
+           thrown: list[ThrownMessage] | None = None, signals: list[ThrownSignal] | None = None,
+           seen: harvest.Census | None = None) -> StepResult:
+    """Assemble the `StepResult` of a step (`seen`: the workflow's census as it stands now, if taken)."""
+    seen = seen or harvest.census(workflow, log.before)
+    audit = [AuditEvent("activity.completed", harvest.activity_id(t)) for t in seen.completed] + log.audit
     waiting = status in ("waiting", "running")
     return StepResult(
         snapshot=snapshot.dump(workflow),
         snapshot_version=SNAPSHOT_VERSION,
         status=status,
-        variables=harvest.json_safe(data),
-        active_activities=harvest.active_activities(workflow) if waiting else [],
-        completed_activities=[a for a in (harvest.activity_id(t) for t in completed) if a],
-        work_items_opened=harvest.work_items_opened(workflow, log.before) if waiting else [],
-        work_items_closed=harvest.work_items_closed(workflow, log.before),
-        service_calls=harvest.service_calls_requested(workflow, log.before) if waiting else [],
+        variables=harvest.json_safe(seen.variables),
+        active_activities=seen.active if waiting else [],
+        completed_activities=[a for a in (harvest.activity_id(t) for t in seen.completed) if a],
+        work_items_opened=seen.work_items_opened if waiting else [],
+        work_items_closed=seen.work_items_closed,
+        service_calls=seen.service_calls if waiting else [],
         messages_thrown=thrown or [],
         subscriptions=harvest.message_subscriptions(workflow) if waiting else [],
         signal_subscriptions=harvest.signal_subscriptions(workflow) if waiting else [],
@@ -263,5 +276,5 @@ def result(workflow: Any, log: StepLog, *, status: InstanceStatus,
         incidents=list(log.incidents),
         audit=audit,
         signals_thrown=signals or [],
-        calls_withdrawn=harvest.calls_withdrawn(workflow, log.before),
+        calls_withdrawn=seen.calls_withdrawn,
     )
