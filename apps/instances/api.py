@@ -94,6 +94,8 @@ class InstanceListCreateView(GenericAPIView[ProcessInstance]):
         instance = services.instance_start(**body.validated_data, started_by=_caller(request))
         # The starter may see what they started (every role sees its own starts): answer the row
         # the start returned, with its definition and starter in hand, instead of reading it again.
+        # Its incidents are read only when its first step opened one (else the pipeline left them
+        # known to be none, which the prefetch skips).
         prefetch_related_objects([instance], Prefetch("incidents", queryset=INCIDENTS_NEWEST_FIRST))
         return Response(InstanceDetailSerializer(instance).data, status=status.HTTP_201_CREATED)
 

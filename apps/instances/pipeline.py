@@ -20,7 +20,7 @@ import copy
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,6 +52,7 @@ from apps.instances.trail import (
     EventDraft,
     append_events,
     close_open_incidents,
+    incidents_known_empty,
     open_incident,
     resolve_incident,
 )
@@ -84,6 +85,7 @@ def instance_step(
     incident_id: int | None = None,
     now: datetime | None = None,
     locked: ProcessInstance | None = None,
+    events_before: Sequence[EventDraft] = (),
 ) -> ProcessInstance:
     """Apply one command to one instance as a single step and return the instance as saved.
 
@@ -100,14 +102,22 @@ def instance_step(
     `locked` is the instance as a caller that already holds its row lock in the current transaction
     loaded it (`lock_instance_bounded`, with nothing changed since but what it saved): the step works
     on a copy of it instead of locking and reading the row again (two queries, and the snapshot).
+
+    `events_before`: audit events of the caller's own change under the same lock (e.g. the implicit
+    claim of a work item before completing it), recorded as `actor` ahead of the step's events in the
+    same INSERT, and saved with the step's row write: the caller writes neither. A failing step still
+    records them, ahead of its incident, so the trail reads the same either way.
     """
     now = now or timezone.now()
+    before = list(events_before)
     # Every log line of the step (engine, effect handlers ...) carries the instance id and business key.
     with log_context(instance_id=str(instance_id)):
         return _guarded(
             command,
-            lambda: _run_step(instance_id, command, actor, incident_id, now, locked=locked),
-            lambda exc: _record_failure(instance_id, command, actor, exc, incident_id=incident_id, now=now),
+            lambda: _run_step(instance_id, command, actor, incident_id, now, locked=locked, events_before=before),
+            lambda exc: _record_failure(
+                instance_id, command, actor, exc, incident_id=incident_id, now=now, events_before=before
+            ),
         )
 
 
@@ -138,7 +148,7 @@ def _guarded(
 
 def _run_step(
     instance_id: uuid.UUID | str, command: Command, actor: str, incident_id: int | None, now: datetime,
-    *, locked: ProcessInstance | None = None,
+    *, locked: ProcessInstance | None = None, events_before: list[EventDraft],
 ) -> ProcessInstance:
     """Steps 1-6 in one transaction; any exception rolls all of it back."""
     with transaction.atomic():
@@ -146,27 +156,28 @@ def _run_step(
         instance = copy.copy(locked) if locked is not None else lock_instance_bounded(instance_id)
         bind_log_context(business_key=instance.business_key)
         _check_applies(instance, command, incident_id)
-        _step_and_write(instance, command, actor, now, incident_id=incident_id)
+        _step_and_write(instance, command, actor, now, incident_id=incident_id, events_before=events_before)
         return instance
 
 
 def _step_and_write(
     instance: ProcessInstance, command: Command, actor: str, now: datetime,
-    *, incident_id: int | None = None, insert: bool = False,
-) -> None:
+    *, incident_id: int | None = None, insert: bool = False, events_before: list[EventDraft] | None = None,
+) -> _Change:
     """Run the command, write the step's side rows, then the row itself: one UPDATE (or the INSERT of
-    a new instance), last, so the effect handlers' fields ride along."""
+    a new instance), last, so the effect handlers' fields ride along. Returns what the step did."""
     change = _apply(instance, command, now)
     if incident_id is not None:
         change.events.extend(resolve_incident(instance=instance, incident_id=incident_id, now=now))
     if change.result is not None:
         change.update_fields.extend(_record_effects(instance, command, change.result, now))
-    append_events(instance=instance, drafts=change.events, actor=actor, now=now)
+    append_events(instance=instance, drafts=[*(events_before or ()), *change.events], actor=actor, now=now)
     # Hand-built statements (`apps.core.rows`): the ORM's `save` compiled more than the step ran.
     if insert:
         insert_rows(ProcessInstance, [instance])
     else:
         update_row(instance, [*change.update_fields, "event_seq"])
+    return change
 
 
 def _record_effects(instance: ProcessInstance, command: Command, result: bpmn.StepResult, now: datetime) -> list[str]:
@@ -186,6 +197,9 @@ def instance_start_new(
     with one INSERT instead of an INSERT before and an UPDATE after. A step that fails still leaves
     the row (as `running`, without a snapshot) with an open incident whose retry re-runs the start.
     An `IntegrityError` of the INSERT (the unique business key) propagates with nothing written.
+
+    A first step that opened no incident leaves the instance's `incidents` known to be empty (no
+    query to answer them); a failed one leaves them to be read.
     """
     now = now or timezone.now()
     instance.started_at = now  # SLA clocks count from it before the row exists
@@ -193,8 +207,11 @@ def instance_start_new(
 
     def run() -> ProcessInstance:
         with transaction.atomic():
-            _step_and_write(instance, command, actor, now, insert=True)
-            return instance
+            change = _step_and_write(instance, command, actor, now, insert=True)
+        # Every incident of a new instance is one its first step opened, with its `incident.opened`.
+        if not any(event.type == "incident.opened" for event in change.events):
+            incidents_known_empty(instance)
+        return instance
 
     with log_context(instance_id=str(instance.pk), business_key=instance.business_key):
         return _guarded(
@@ -334,11 +351,13 @@ def _record_failure(
     incident_id: int | None,
     now: datetime,
     new: ProcessInstance | None = None,
+    events_before: list[EventDraft] | None = None,
 ) -> ProcessInstance:
     """In a new transaction (the step's was rolled back), record why the step failed.
 
     `new`: the step was the first of an instance that is not in the database yet; it is inserted as
-    it was before the step.
+    it was before the step. `events_before` (the step's, rolled back with it) are recorded ahead of
+    the failure's event; their numbers follow the `event_seq` read under the lock here, as stored.
     """
     failure = _describe_failure(exc)
     logger.warning(
@@ -372,7 +391,7 @@ def _record_failure(
             # retrying the incident fires the timers again and restores `next_timer_at` from the engine.
             instance.next_timer_at = None
             update_fields.append("next_timer_at")
-        append_events(instance=instance, drafts=events, actor=actor, now=now)
+        append_events(instance=instance, drafts=[*(events_before or ()), *events], actor=actor, now=now)
         instance.save(update_fields=update_fields)
         return instance
 

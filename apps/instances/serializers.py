@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from apps.core.serializers import FieldsBuiltOnce
 from apps.instances.models import Incident, IncidentStatus, InstanceEvent, InstanceStatus, ProcessInstance
 
 
@@ -50,7 +51,7 @@ class IncidentRetrySerializer(serializers.Serializer[dict[str, Any]]):
     )
 
 
-class IncidentSerializer(serializers.ModelSerializer[Incident]):
+class IncidentSerializer(FieldsBuiltOnce, serializers.ModelSerializer[Incident]):
     """An incident: what failed where, how often it was tried, and whether it is still open."""
 
     instance_id = serializers.UUIDField(read_only=True)
@@ -74,7 +75,7 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
         read_only_fields = fields
 
 
-class InstanceSerializer(serializers.ModelSerializer[ProcessInstance]):
+class InstanceSerializer(FieldsBuiltOnce, serializers.ModelSerializer[ProcessInstance]):
     """An instance as lists show it."""
 
     version = serializers.IntegerField(source="definition.version", read_only=True)
@@ -116,7 +117,7 @@ class InstanceDetailSerializer(InstanceSerializer):
         read_only_fields = fields
 
 
-class InstanceEventSerializer(serializers.ModelSerializer[InstanceEvent]):
+class InstanceEventSerializer(FieldsBuiltOnce, serializers.ModelSerializer[InstanceEvent]):
     """One audit event: numbered per instance, dotted past-tense type."""
 
     class Meta:

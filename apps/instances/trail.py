@@ -110,3 +110,16 @@ def close_open_incidents(*, instance: ProcessInstance, now: datetime, reason: st
             )
         )
     return drafts
+
+
+def incidents_known_empty(instance: ProcessInstance) -> None:
+    """Let `instance.incidents.all()` answer "none" without a query (a step that just inserted the
+    instance and opened no incident knows it has none, and the start's answer lists its incidents).
+
+    Stored as Django's `prefetch_related_objects` stores a prefetch, so a later prefetch of
+    `incidents` skips it and a `filter` on the relation still queries the database.
+    """
+    queryset = instance.incidents.all()  # the relation's filter; nothing runs
+    queryset._result_cache = []  # evaluated: iterating, `len`, `exists` ... answer from it
+    cache = instance.__dict__.setdefault("_prefetched_objects_cache", {})
+    cache[Incident._meta.get_field("instance").remote_field.cache_name] = queryset

@@ -6,11 +6,12 @@ from typing import Any
 
 from rest_framework import serializers
 
+from apps.core.serializers import FieldsBuiltOnce
 from apps.worklist.models import WorkItem, WorkItemComment, WorkItemStatus
 from apps.worklist.selectors import ANY_STATUS, ORDERINGS
 
 
-class WorkItemSerializer(serializers.ModelSerializer[WorkItem]):
+class WorkItemSerializer(FieldsBuiltOnce, serializers.ModelSerializer[WorkItem]):
     """A work item as lists and details show it; `form` is `{"kind", "schema", "ui_schema", "read_only"}`."""
 
     instance_id = serializers.UUIDField(read_only=True)

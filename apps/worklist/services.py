@@ -12,7 +12,8 @@ under the same instance lock the pipeline uses.
 
 Completion follows Camunda Tasklist: an *open* item is claimed implicitly by whoever completes it
 (anyone who passes the gate: a candidate, or ops), then completed through the step pipeline
-(`instance_step` + `CompleteWorkItemCommand`) in the same transaction. A 409 or 400 changes nothing.
+(`instance_step` + `CompleteWorkItemCommand`) in the same transaction; the claim's audit event is
+handed to the step (`events_before`), which records it ahead of its own. A 409 or 400 changes nothing.
 """
 
 from __future__ import annotations
@@ -95,10 +96,13 @@ def _locking_transaction(user: Any, work_item_id: ItemId) -> Iterator[None]:
         raise
 
 
-def _record(instance: ProcessInstance, item: WorkItem, event: str, user: Any, now: datetime,
-            **data: Any) -> None:
+def _event(item: WorkItem, event: str, **data: Any) -> EventDraft:
+    """A `work_item.*` audit event about `item`."""
+    return EventDraft(event, activity_id=item.activity_id, data={"work_item_id": str(item.pk), **data})
+
+
+def _record(instance: ProcessInstance, draft: EventDraft, user: Any, now: datetime) -> None:
     """Append one `work_item.*` event to the instance's trail (the instance row is locked)."""
-    draft = EventDraft(event, activity_id=item.activity_id, data={"work_item_id": str(item.pk), **data})
     append_events(instance=instance, drafts=[draft], actor=user.get_username(), now=now)
     # Hand-built UPDATE (`apps.core.rows`), as the pipeline writes the row: nobody listens to its saves.
     update_row(instance, ["event_seq"])
@@ -109,7 +113,9 @@ def _require_active(item: WorkItem) -> None:
         raise Conflict(f"The work item is {item.status}, not open.", code="work_item_not_open")
 
 
-def _claim(instance: ProcessInstance, item: WorkItem, user: Any, now: datetime, **data: Any) -> None:
+def _claim_rows(item: WorkItem, user: Any, now: datetime, **data: Any) -> EventDraft:
+    """Write the claim of `item` by `user` (the row and its assignee row); return its audit event,
+    which the caller records."""
     previous = item.assignee_id
     item.status = WorkItemStatus.CLAIMED
     item.assignee = user
@@ -117,7 +123,7 @@ def _claim(instance: ProcessInstance, item: WorkItem, user: Any, now: datetime, 
     item.version += 1
     update_row(item, ["status", "assignee", "claimed_at", "version"])  # every completion of an open item
     assignee_row_set(item, previous)
-    _record(instance, item, "work_item.claimed", user, now, assignee=user.get_username(), **data)
+    return _event(item, "work_item.claimed", assignee=user.get_username(), **data)
 
 
 def work_item_claim(*, user: Any, work_item_id: ItemId) -> WorkItem:
@@ -136,7 +142,7 @@ def work_item_claim(*, user: Any, work_item_id: ItemId) -> WorkItem:
             raise Conflict("Someone else has claimed this work item.", code="work_item_claimed_by_other")
         if instance.status == InstanceStatus.SUSPENDED:
             raise Conflict("The instance is suspended.", code="instance_suspended")
-        _claim(instance, item, user, now)
+        _record(instance, _claim_rows(item, user, now), user, now)
         return item
 
 
@@ -159,7 +165,7 @@ def work_item_unclaim(*, user: Any, work_item_id: ItemId) -> WorkItem:
         item.version += 1
         item.save(update_fields=["status", "assignee", "claimed_at", "version"])
         assignee_row_set(item, previous_id)
-        _record(instance, item, "work_item.unclaimed", user, now, previous_assignee=previous)
+        _record(instance, _event(item, "work_item.unclaimed", previous_assignee=previous), user, now)
         return item
 
 
@@ -186,12 +192,13 @@ def work_item_complete(*, user: Any, work_item_id: ItemId, variables: dict[str, 
             fields = ", ".join(dict.fromkeys(e.field for e in errors))
             raise ApiError(f"The form has invalid fields: {fields}.", code="invalid_form",
                            details=[e.as_dict() for e in errors])
-        if item.status == WorkItemStatus.OPEN:
-            _claim(instance, item, user, now, implicit=True)
+        # The implicit claim's event goes to the step, which records it ahead of its own events in one
+        # INSERT and writes the instance row once (also when the step fails: then before its incident).
+        claimed = [_claim_rows(item, user, now, implicit=True)] if item.status == WorkItemStatus.OPEN else []
         command = CompleteWorkItemCommand(work_item_id=str(item.pk), variables=dict(variables))
         # We hold the instance lock and `instance` is the row as it stands: the step need not re-read it.
         instance_step(instance_id=instance.pk, command=command, actor=user.get_username(), now=now,
-                      locked=instance)
+                      locked=instance, events_before=claimed)
         _reread_after_step(item)
     if item.status != WorkItemStatus.COMPLETED:
         raise ApiError(
@@ -231,7 +238,7 @@ def work_item_comment(*, user: Any, work_item_id: ItemId, text: str, seen: WorkI
     with _locking_transaction(user, work_item_id):
         instance, item = _locked(user, work_item_id, seen)
         comment = WorkItemComment.objects.create(work_item=item, author=user, text=text, created_at=now)
-        _record(instance, item, "work_item.commented", user, now, comment_id=comment.pk)
+        _record(instance, _event(item, "work_item.commented", comment_id=comment.pk), user, now)
         return comment
 
 
@@ -266,9 +273,10 @@ def work_item_reassign(*, user: Any, work_item_id: ItemId, assignee: str | Keep 
             assignee_row_set(item, previous_id)
         item.version += 1
         item.save(update_fields=fields)
-        _record(instance, item, "work_item.reassigned", user, now, previous_assignee=previous,
-                assignee=item.assignee.get_username() if item.assignee else None,
-                candidate_groups=list(item.candidate_groups))
+        reassigned = _event(item, "work_item.reassigned", previous_assignee=previous,
+                            assignee=item.assignee.get_username() if item.assignee else None,
+                            candidate_groups=list(item.candidate_groups))
+        _record(instance, reassigned, user, now)
         return item
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from apps.definitions.models import ProcessDefinition
@@ -71,6 +72,40 @@ def test_start_answers_the_instance_exactly_as_its_detail_shows_it(
 
     assert started.status_code == 201
     assert clients[role].get(f"{URL}{started.json()['id']}/").json() == started.json()
+
+
+# The first step succeeds but opens an incident: an uncaught BPMN error fails the instance.
+UNCAUGHT = samples.model(
+    "uncaught",
+    f"""
+{samples.START}
+<bpmn:endEvent id="end_error"><bpmn:errorEventDefinition errorRef="bad"/></bpmn:endEvent>
+{samples.chain("start", "end_error")}
+""",
+    extra='<bpmn:error id="bad" name="bad" errorCode="bad"/>\n',
+)
+
+
+@pytest.mark.parametrize(
+    ("model", "key", "incidents"),
+    [(samples.APPROVAL, "approval", 0), (samples.BROKEN, "broken", 1), (UNCAUGHT, "uncaught", 1)],
+    ids=["no incident", "failed first step", "incident opened by the step"],
+)
+def test_start_reads_incidents_for_its_answer_only_when_its_first_step_opened_one(
+    deploy: Deploy, clients: dict[str, APIClient], model: bytes, key: str, incidents: int
+) -> None:
+    deploy(model)
+
+    statements: list[str] = []  # an execute wrapper: the request's start resets `connection.queries`
+    with connection.execute_wrapper(lambda execute, sql, *args: statements.append(sql) or execute(sql, *args)):
+        started = clients["ops"].post(URL, {"process_key": key}, format="json")
+
+    assert started.status_code == 201
+    assert len(started.json()["incidents"]) == incidents
+    # The answer is the instance as its detail (which reads the incidents) shows it.
+    assert clients["ops"].get(f"{URL}{started.json()['id']}/").json() == started.json()
+    incident_reads = [sql for sql in statements if sql.startswith("SELECT") and '"instances_incident"' in sql]
+    assert len(incident_reads) == incidents
 
 
 def test_start_needs_authentication_and_a_role(
