@@ -15,7 +15,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from bpmn import Engine, harvest
 from bpmn.types import ModelSource
-from tests.bpmn.xml import chain, model, script
+from tests.bpmn.xml import chain, echo_task, model, script
 
 START = '<bpmn:startEvent id="start"/>'
 END = '<bpmn:endEvent id="end"/>'
@@ -23,19 +23,12 @@ FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 ERROR = '<bpmn:error id="declined" name="declined" errorCode="declined"/>\n'
 
 
-def _service(task_id: str) -> str:
-    return f"""<bpmn:serviceTask id="{task_id}"><bpmn:extensionElements>
-  <spiffworkflow:serviceTaskOperator id="core.echo" resultVariable="{task_id}_result">
-    <spiffworkflow:parameters><spiffworkflow:parameter id="value" type="int" value="amount"/></spiffworkflow:parameters>
-  </spiffworkflow:serviceTaskOperator></bpmn:extensionElements></bpmn:serviceTask>"""
-
-
 PARALLEL = model(f"""
 {START}
 <bpmn:parallelGateway id="split"/>
 <bpmn:userTask id="check_credit"/>
 <bpmn:manualTask id="pack"/>
-{_service("reserve")}
+{echo_task("reserve")}
 <bpmn:parallelGateway id="join"/>
 {END}
 {chain("start", "split", "check_credit", "join", "end")}
@@ -48,7 +41,7 @@ SUBPROCESS = model(f"""
 <bpmn:subProcess id="prepare">
   <bpmn:startEvent id="sub_start"/>
   {script("sub_work", "prepared = amount + 1")}
-  {_service("sub_call")}
+  {echo_task("sub_call")}
   <bpmn:userTask id="sub_review"/>
   <bpmn:endEvent id="sub_end"/>
   {chain("sub_start", "sub_work", "sub_call", "sub_review", "sub_end")}
@@ -64,7 +57,7 @@ SUBPROCESS = model(f"""
 
 CAUGHT = model(f"""
 {START}
-{_service("charge")}
+{echo_task("charge")}
 <bpmn:boundaryEvent id="on_decline" attachedToRef="charge">
   <bpmn:errorEventDefinition errorRef="declined"/>
 </bpmn:boundaryEvent>

@@ -27,24 +27,17 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from bpmn import Engine, snapshot
 from bpmn.types import ModelSource
 from bpmn.workflow import PatchbaySubWorkflow, PatchbayWorkflow
-from tests.bpmn.xml import chain, model, script
+from tests.bpmn.xml import chain, echo_task, model, script
 
 START = '<bpmn:startEvent id="start"/>'
 END = '<bpmn:endEvent id="end"/>'
-
-
-def _service(task_id: str, result: str) -> str:
-    return f"""<bpmn:serviceTask id="{task_id}"><bpmn:extensionElements>
-  <spiffworkflow:serviceTaskOperator id="core.echo" resultVariable="{result}">
-    <spiffworkflow:parameters><spiffworkflow:parameter id="value" type="int" value="amount"/></spiffworkflow:parameters>
-  </spiffworkflow:serviceTaskOperator></bpmn:extensionElements></bpmn:serviceTask>"""
 
 
 PARALLEL = model(f"""
 {START}
 <bpmn:parallelGateway id="split"/>
 <bpmn:userTask id="check_credit"/>
-{_service("reserve", "reserved")}
+{echo_task("reserve", "reserved")}
 {script("note", "noted = {'when': when, 'tags': {'a', 'b'}}")}
 <bpmn:parallelGateway id="join"/>
 {END}

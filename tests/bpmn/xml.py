@@ -56,3 +56,12 @@ def correlated_message(process: str, message_id: str, *, name: str = "") -> str:
   </bpmn:correlationPropertyRetrievalExpression>
 </bpmn:correlationProperty>
 """
+
+
+def echo_task(task_id: str, result: str = "") -> str:
+    """A service task calling `core.echo` with `value=amount`; the answer lands in `result`
+    (default `<task_id>_result`)."""
+    return f"""<bpmn:serviceTask id="{task_id}"><bpmn:extensionElements>
+  <spiffworkflow:serviceTaskOperator id="core.echo" resultVariable="{result or task_id + '_result'}">
+    <spiffworkflow:parameters><spiffworkflow:parameter id="value" type="int" value="amount"/></spiffworkflow:parameters>
+  </spiffworkflow:serviceTaskOperator></bpmn:extensionElements></bpmn:serviceTask>"""
