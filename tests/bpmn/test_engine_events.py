@@ -8,25 +8,12 @@ import pytest
 
 from bpmn import CommandRejected, Engine, StepFailed
 from bpmn.script_engine import RestrictedScriptEngine
-from tests.bpmn.xml import chain, model, script
+from tests.bpmn.xml import chain, correlated_message, model, script
 
 START = '<bpmn:startEvent id="start"/>'
 END = '<bpmn:endEvent id="end"/>'
 
-CORRELATED = """
-<bpmn:collaboration id="collaboration">
-  <bpmn:participant id="payments" processRef="wait_for_payment"/>
-  <bpmn:correlationKey name="order_key">
-    <bpmn:correlationPropertyRef>order_id</bpmn:correlationPropertyRef>
-  </bpmn:correlationKey>
-</bpmn:collaboration>
-<bpmn:message id="payment_confirmed" name="payment_confirmed"/>
-<bpmn:correlationProperty id="order_id" name="order_id">
-  <bpmn:correlationPropertyRetrievalExpression messageRef="payment_confirmed">
-    <bpmn:formalExpression>order_id</bpmn:formalExpression>
-  </bpmn:correlationPropertyRetrievalExpression>
-</bpmn:correlationProperty>
-"""
+CORRELATED = correlated_message("wait_for_payment", "payment_confirmed")
 MESSAGE = model(f"""
 {START}
 <bpmn:intermediateCatchEvent id="payment_received">
