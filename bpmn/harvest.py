@@ -79,18 +79,29 @@ class Observation:
 class Census:
     """What a step's result reads from the task map, gathered in one walk over every task.
 
-    Each field equals what the per-question reader of this module returns (named beside it); a
-    step asked them one by one, walking all tasks once per question.
+    - `completed`: tasks with an element id completed since the observation, in completion order.
+    - `variables`: the instance's variables. SpiffWorkflow keeps one data copy per branch, and
+      `last_task` is whichever branch ran last, so its data alone depended on scheduling. The rule
+      is deterministic: the last completed task's data, overlaid by the data of every open (ready,
+      waiting or started) task in task order, later and open tasks winning on equal names. A
+      completed instance has no open task: its variables are its end's (merged from every branch).
+    - `active`: element ids of the tasks holding a token, in tree order.
+    - `work_items_opened` / `work_items_closed`: user and manual tasks that became ready since the
+      observation / ids of those open then and not any more.
+    - `service_calls`: service tasks parked since the observation, with their evaluated parameters.
+    - `calls_withdrawn`: calls of tasks parked then that are neither parked nor completed now (only
+      an answer completes a parked task; any other way out leaves a call nobody will read).
+    - `stalled`: not complete, yet nothing visible is open and nothing waits.
     """
 
-    completed: list[Any]  # completed_since
-    variables: dict[str, Any]  # instance_variables
-    active: list[str]  # active_activities
-    work_items_opened: list[WorkItemRequest]  # work_items_opened
-    work_items_closed: list[str]  # work_items_closed
-    service_calls: list[ServiceCallRequest]  # service_calls_requested
-    calls_withdrawn: list[str]  # calls_withdrawn
-    stalled: bool  # not complete, yet nothing visible is open and nothing waits (runner's stall check)
+    completed: list[Any]
+    variables: dict[str, Any]
+    active: list[str]
+    work_items_opened: list[WorkItemRequest]
+    work_items_closed: list[str]
+    service_calls: list[ServiceCallRequest]
+    calls_withdrawn: list[str]
+    stalled: bool
 
 
 def census(workflow: Any, before: Observation) -> Census:
@@ -153,45 +164,6 @@ def completed_since(workflow: Any, before: Observation) -> list[Any]:
     return sorted(done, key=lambda t: t.last_state_change)
 
 
-def instance_variables(workflow: Any) -> dict[str, Any]:
-    """The instance's variables: the last completed task's data, overlaid by every open task's data.
-
-    SpiffWorkflow keeps one data copy per branch, and `last_task` is whichever branch ran last, so with
-    parallel branches its data alone depended on scheduling. The rule here is deterministic: start
-    from the last completed task's data, then merge the data of every open (ready, waiting or
-    started) task in task order (creation order, sub-processes after their parents), later tasks
-    and open tasks winning on equal names. A completed instance has no open task: its variables are
-    those of its end (which SpiffWorkflow's end join merged from every branch).
-    """
-    last = workflow.last_task
-    data: dict[str, Any] = dict(last.data) if last is not None else {}
-    for task in all_tasks(workflow):
-        if task.state & _OPEN_STATES and task.data:
-            data.update(task.data)
-    return data
-
-
-def active_activities(workflow: Any) -> list[str]:
-    """Element ids of tasks that hold a token now (ready, waiting or started), in tree order."""
-    seen: list[str] = []
-    for task in all_tasks(workflow):
-        element = activity_id(task)
-        if element and task.state & _OPEN_STATES and element not in seen:
-            seen.append(element)
-    return seen
-
-
-def work_items_opened(workflow: Any, before: Observation) -> list[WorkItemRequest]:
-    """User and manual tasks that became ready since `before`."""
-    return [_work_item(t) for t in all_tasks(workflow) if _is_work_item(t) and t.id not in before.open_work_items]
-
-
-def work_items_closed(workflow: Any, before: Observation) -> list[str]:
-    """Ids of work items that were open at `before` and are not any more (completed or cancelled)."""
-    still_open = {t.id for t in all_tasks(workflow) if _is_work_item(t)}
-    return sorted(str(task_id) for task_id in before.open_work_items - still_open)
-
-
 def _work_item(task: Any) -> WorkItemRequest:
     spec = task.task_spec
     extensions = getattr(spec, "extensions", None) or {}
@@ -208,12 +180,6 @@ def _work_item(task: Any) -> WorkItemRequest:
     )
 
 
-def service_calls_requested(workflow: Any, before: Observation) -> list[ServiceCallRequest]:
-    """Service tasks parked since `before`, with their evaluated parameters."""
-    return [_service_call(t) for t in all_tasks(workflow)
-            if _is_parked_service(t) and t.id not in before.started_service_tasks]
-
-
 def _service_call(task: Any) -> ServiceCallRequest:
     call = task.internal_data.get(SERVICE_CALL_KEY, {})
     return ServiceCallRequest(
@@ -223,21 +189,6 @@ def _service_call(task: Any) -> ServiceCallRequest:
         parameters=json_safe(call.get("parameters", {})),
         result_variable=task.task_spec.result_variable,
     )
-
-
-def calls_withdrawn(workflow: Any, before: Observation) -> list[str]:
-    """Call ids of service tasks parked at `before` that are neither parked nor completed now.
-
-    Only an answer completes a parked task, so one that left `STARTED` otherwise (cancelled by a
-    boundary event, an interrupting event sub-process, a terminate end, a cancel, a failed instance)
-    or whose task is gone from the tree leaves a call nobody will read.
-    """
-    if not before.started_service_tasks:
-        return []
-    states = {task.id: task.state for task in all_tasks(workflow)}
-    kept = TaskState.STARTED | TaskState.COMPLETED
-    return sorted(str(task_id) for task_id in before.started_service_tasks
-                  if not states.get(task_id, TaskState.CANCELLED) & kept)
 
 
 def event_definitions(task: Any) -> list[Any]:

@@ -37,16 +37,27 @@ def _reader(model: type[models.Model], names: tuple[str, ...],
     return [field.attname for field in fields], converters
 
 
+def _convert(converters: list[tuple[Any, list[Converter]]], values: Sequence[Any], db: Any) -> list[Any]:
+    result = list(values)
+    for index, (col, functions) in enumerate(converters):
+        for convert in functions:
+            result[index] = convert(result[index], col, db)
+    return result
+
+
+def converted(model: type[models.Model], names: tuple[str, ...], values: Sequence[Any]) -> list[Any]:
+    """`values` (the columns of the fields `names`, as the driver returned them) converted as the
+    ORM's compiler converts what it reads."""
+    db = connections[DEFAULT_DB_ALIAS]
+    return _convert(_reader(model, names, db.vendor)[1], values, db)
+
+
 def read_model(model: type[M], names: tuple[str, ...], values: Sequence[Any]) -> M:
     """The model object for a row read by hand: `values` are the columns of the fields `names`, in
     that order, as the database driver returned them; fields not named stay deferred."""
     db = connections[DEFAULT_DB_ALIAS]
     attnames, converters = _reader(model, names, db.vendor)
-    converted = list(values)
-    for index, (col, functions) in enumerate(converters):
-        for convert in functions:
-            converted[index] = convert(converted[index], col, db)
-    return model.from_db(db.alias, attnames, converted)
+    return model.from_db(db.alias, attnames, _convert(converters, values, db))
 
 
 @cache

@@ -42,6 +42,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from rest_framework.authtoken.models import Token, TokenProxy
 
 from apps.core.roles import remember_groups
+from apps.core.rows import converted
 
 # Column values that cannot be changed in place, so one cached tuple can seed many user objects.
 _IMMUTABLE = (str, int, float, bool, type(None), datetime.datetime, datetime.date, datetime.time,
@@ -133,9 +134,7 @@ def read_token_user(key: str) -> TokenUser | None:
     if row is None:
         return None
     created, group_names, *values = row
-    for index, converters in _user_converters():
-        for converter in converters:
-            values[index] = converter(values[index], None, connection)
+    values = converted(get_user_model(), _user_names(), values)
     return TokenUser(key=key, created=created, user_values=tuple(values), group_names=frozenset(group_names))
 
 
@@ -164,15 +163,8 @@ def _has_is_active() -> bool:
 
 
 @cache
-def _user_converters() -> list[tuple[int, list[Any]]]:
-    """The converters the ORM would apply to each user column (none for `auth.User` on PostgreSQL)."""
-    converters = []
-    for index, field in enumerate(_user_fields()):
-        column = field.get_col(get_user_model()._meta.db_table)
-        found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-        if found:
-            converters.append((index, found))
-    return converters
+def _user_names() -> tuple[str, ...]:
+    return tuple(field.name for field in _user_fields())
 
 
 @cache

@@ -109,14 +109,15 @@ def instance_step(
     records them, ahead of its incident, so the trail reads the same either way.
     """
     now = now or timezone.now()
-    before = list(events_before)
     # Every log line of the step (engine, effect handlers ...) carries the instance id and business key.
     with log_context(instance_id=str(instance_id)):
         return _guarded(
             command,
-            lambda: _run_step(instance_id, command, actor, incident_id, now, locked=locked, events_before=before),
+            lambda: _run_step(
+                instance_id, command, actor, incident_id, now, locked=locked, events_before=events_before
+            ),
             lambda exc: _record_failure(
-                instance_id, command, actor, exc, incident_id=incident_id, now=now, events_before=before
+                instance_id, command, actor, exc, incident_id=incident_id, now=now, events_before=events_before
             ),
         )
 
@@ -148,7 +149,7 @@ def _guarded(
 
 def _run_step(
     instance_id: uuid.UUID | str, command: Command, actor: str, incident_id: int | None, now: datetime,
-    *, locked: ProcessInstance | None = None, events_before: list[EventDraft],
+    *, locked: ProcessInstance | None = None, events_before: Sequence[EventDraft],
 ) -> ProcessInstance:
     """Steps 1-6 in one transaction; any exception rolls all of it back."""
     with transaction.atomic():
@@ -162,7 +163,7 @@ def _run_step(
 
 def _step_and_write(
     instance: ProcessInstance, command: Command, actor: str, now: datetime,
-    *, incident_id: int | None = None, insert: bool = False, events_before: list[EventDraft] | None = None,
+    *, incident_id: int | None = None, insert: bool = False, events_before: Sequence[EventDraft] = (),
 ) -> _Change:
     """Run the command, write the step's side rows, then the row itself: one UPDATE (or the INSERT of
     a new instance), last, so the effect handlers' fields ride along. Returns what the step did."""
@@ -171,7 +172,7 @@ def _step_and_write(
         change.events.extend(resolve_incident(instance=instance, incident_id=incident_id, now=now))
     if change.result is not None:
         change.update_fields.extend(_record_effects(instance, command, change.result, now))
-    append_events(instance=instance, drafts=[*(events_before or ()), *change.events], actor=actor, now=now)
+    append_events(instance=instance, drafts=[*events_before, *change.events], actor=actor, now=now)
     # Hand-built statements (`apps.core.rows`): the ORM's `save` compiled more than the step ran.
     if insert:
         insert_rows(ProcessInstance, [instance])
@@ -351,7 +352,7 @@ def _record_failure(
     incident_id: int | None,
     now: datetime,
     new: ProcessInstance | None = None,
-    events_before: list[EventDraft] | None = None,
+    events_before: Sequence[EventDraft] = (),
 ) -> ProcessInstance:
     """In a new transaction (the step's was rolled back), record why the step failed.
 
@@ -391,7 +392,7 @@ def _record_failure(
             # retrying the incident fires the timers again and restores `next_timer_at` from the engine.
             instance.next_timer_at = None
             update_fields.append("next_timer_at")
-        append_events(instance=instance, drafts=[*(events_before or ()), *events], actor=actor, now=now)
+        append_events(instance=instance, drafts=[*events_before, *events], actor=actor, now=now)
         instance.save(update_fields=update_fields)
         return instance
 

@@ -230,7 +230,7 @@ def share_writes(subworkflow: Any) -> None:
 
 
 def scope_data(scope: Any) -> dict[str, Any]:
-    """The variables of a scope now, read as `bpmn.harvest.instance_variables` reads the instance's:
+    """The variables of a scope now, read as `bpmn.harvest.census` reads the instance's:
     its last completed task's data, overlaid by the data of its tokens in task order (also those
     inside the sub-processes it runs; other event sub-processes work on their own copies)."""
     last = scope.last_task

@@ -71,20 +71,34 @@ CAUGHT = model(f"""
 UNCAUGHT = model(f"""{START}{script("risky", 'raise_bpmn_error("E9")')}{END}{chain("start", "risky", "end")}""")
 
 
+OPEN = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
 def _readers(workflow: Any, before: harvest.Observation) -> dict[str, Any]:
-    """What the per-question readers report (the stall check as `bpmn.runner` made it before)."""
-    open_states = TaskState.READY | TaskState.WAITING | TaskState.STARTED
-    holding = [t for t in harvest.all_tasks(workflow) if harvest.activity_id(t) or t.state & TaskState.WAITING]
-    stalled = not workflow.completed and not any(t.state & open_states for t in holding)
+    """The reference: each question answered on its own walk over the tasks, as a step asked them
+    before the census (the stall check as `bpmn.runner` made it)."""
+    tasks = harvest.all_tasks(workflow)
+    holding = [t for t in tasks if harvest.activity_id(t) or t.state & TaskState.WAITING]
+    last = workflow.last_task
+    variables = dict(last.data) if last is not None else {}
+    for task in tasks:
+        if task.state & OPEN and task.data:
+            variables.update(task.data)
+    active = list(dict.fromkeys(harvest.activity_id(t) for t in tasks if harvest.activity_id(t) and t.state & OPEN))
+    work_items = [t for t in tasks if harvest._is_work_item(t)]
+    parked = [t for t in tasks if harvest._is_parked_service(t)]
+    states = {t.id: t.state for t in tasks}
+    kept = TaskState.STARTED | TaskState.COMPLETED
     return {
         "completed": [t.id for t in harvest.completed_since(workflow, before)],
-        "variables": list(harvest.instance_variables(workflow).items()),
-        "active": harvest.active_activities(workflow),
-        "work_items_opened": harvest.work_items_opened(workflow, before),
-        "work_items_closed": harvest.work_items_closed(workflow, before),
-        "service_calls": harvest.service_calls_requested(workflow, before),
-        "calls_withdrawn": harvest.calls_withdrawn(workflow, before),
-        "stalled": stalled,
+        "variables": list(variables.items()),
+        "active": active,
+        "work_items_opened": [harvest._work_item(t) for t in work_items if t.id not in before.open_work_items],
+        "work_items_closed": sorted(str(i) for i in before.open_work_items - {t.id for t in work_items}),
+        "service_calls": [harvest._service_call(t) for t in parked if t.id not in before.started_service_tasks],
+        "calls_withdrawn": sorted(str(i) for i in before.started_service_tasks
+                                  if not states.get(i, TaskState.CANCELLED) & kept),
+        "stalled": not workflow.completed and not any(t.state & OPEN for t in holding),
     }
 
 

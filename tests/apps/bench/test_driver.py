@@ -7,10 +7,17 @@ import threading
 from apps.bench.driver import Backlog
 
 
+def _waits(backlog: Backlog, started: int, seconds: float) -> bool:
+    """Whether `wait_for_room(started)` is still waiting after `seconds`."""
+    released = threading.Event()
+    threading.Thread(target=lambda: (backlog.wait_for_room(started, poll=0.001), released.set()), daemon=True).start()
+    return not released.wait(seconds)
+
+
 def test_a_starter_under_its_share_of_the_limit_starts_at_once() -> None:
     backlog = Backlog(limit=10, starters=2, finished=lambda: 0)
 
-    backlog.wait_for_room(4)  # 4 unfinished of its 5: returns without waiting
+    assert not _waits(backlog, 4, 1.0)  # 4 unfinished of its 5
 
 
 def test_a_starter_at_its_share_waits_until_enough_instances_finish() -> None:
