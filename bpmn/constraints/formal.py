@@ -11,8 +11,11 @@ Patchbay's default profile relaxes two of these by design (docs/writing-models.m
   timer text: an ISO 8601 literal or an expression), because most modelers omit the type; so EXT.012
   and EXT.123 reject only an untyped text that cannot be read that way, which is natural language,
   and an untyped text at a site Patchbay never evaluates (nothing reads it as a formal expression);
-- messages are routed by name (`messageRef`), so an `operationRef` is not required (EXT.128 is
-  checked only in the strict profile).
+- in a model saved in an engine's dialect (it declares the SpiffArena, Camunda 7 or Camunda 8
+  extension namespace), message events are routed by message name (`messageRef`) and correlation, as
+  that engine routes them, so an `operationRef` is not required (EXT.128). A model in no engine's
+  dialect claims only BPMN's own execution semantics, which bind a message event to an operation, so
+  there EXT.128 holds as the specification states it.
 The strict profile enforces the specification's reading: every such text typed, every message bound.
 """
 
@@ -24,6 +27,8 @@ from typing import Any
 
 from bpmn.constraints.model import XSI_TYPE, Model, local_ref, tag
 from bpmn.constraints.registry import Finding, at, rule
+from bpmn.dialects import camunda7, zeebe
+from bpmn.parser import SPIFF_NS
 from bpmn.timers import TimerKind, check_timer_text
 
 # (element, its parent or '*') that hold an expression, per BPMNspector's reading of EXT.012.
@@ -42,6 +47,8 @@ _SITES = {
 # specification calls it, natural language. Move a site out of here when Patchbay starts to run it.
 _NOT_EVALUATED = {"from": ("assignment",), "to": ("assignment",), "completionCondition": ("adHocSubProcess",)}
 _TIMERS: dict[str, TimerKind] = {"timeDate": "date", "timeCycle": "cycle", "timeDuration": "duration"}
+# The dialects whose engine routes a message event by its message's name, with no operation.
+_BY_NAME_DIALECTS = (SPIFF_NS, camunda7.NS, zeebe.NS)
 _MARKERS = ("${", "#{", "=")  # modeler dialects (JUEL, FEEL) that `bpmn.dialects` translates first
 
 
@@ -126,12 +133,25 @@ def formal_conditions(model: Model) -> Iterator[Finding]:
                                     f"{_why(model, condition)}")
 
 
-@rule("EXT.128", "a message event definition of an executable process names its operation (operationRef)",
-      strict_only=True)
+@rule("EXT.128", "a message event definition of an executable process names its operation (operationRef)")
 def bound_messages(model: Model) -> Iterator[Finding]:
+    if not model.strict and _routes_by_name(model):
+        return
     for definition in model.all("messageEventDefinition"):
         if not any(tag(c) == "operationRef" for c in definition):
             event = definition.getparent()
             yield at(definition, f"the message event {event.get('id') if event is not None else ''} names no "
-                                 "operation (operationRef); the strict profile requires it (Patchbay's default "
-                                 "routes messages by name)")
+                                 f"operation (operationRef); {_unbound_why(model)}")
+
+
+def _routes_by_name(model: Model) -> bool:
+    """A model in an engine's dialect, where that engine routes messages by name (see the module doc)."""
+    return any(model.declares(namespace) for namespace in _BY_NAME_DIALECTS)
+
+
+def _unbound_why(model: Model) -> str:
+    if model.strict:
+        return "the strict profile requires it"
+    return ("a model in no engine's dialect is read as plain BPMN, which binds a message event of an "
+            "executable process to an operation; add an operationRef, or save the model from SpiffArena's or "
+            "Camunda's modeler, whose message events Patchbay routes by message name")

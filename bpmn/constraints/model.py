@@ -66,6 +66,7 @@ class Model:
     by_id: dict[str, Any] = field(default_factory=dict)
     # (container, "sourceRef" | "targetRef", node id) -> flows; built once, so rules stay linear.
     _flow_index: dict[tuple[int, str, str], list[Any]] | None = None
+    _namespaces: frozenset[str] | None = None
 
     @classmethod
     def of(cls, name: str, tree: Any, *, profile: str = "default") -> Model:
@@ -111,6 +112,13 @@ class Model:
         inline = children(event, *EVENT_DEFINITIONS)
         referenced = [self.ref(text) for text in texts(event, "eventDefinitionRef")]
         return inline + [r for r in referenced if r is not None]
+
+    def declares(self, namespace: str) -> bool:
+        """Whether any element of the document declares `namespace` (legal below the root, if rare)."""
+        if self._namespaces is None:
+            self._namespaces = frozenset(uri for element in self.root.iter() if isinstance(element.tag, str)
+                                         for uri in (element.nsmap or {}).values())
+        return namespace in self._namespaces
 
     @property
     def strict(self) -> bool:

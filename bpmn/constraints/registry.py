@@ -4,12 +4,10 @@ A rule is a function over a `Model` that yields findings; `rule("EXT.023", "..."
 the rule id of the BPMN 2.0 constraint it checks (the ids of betsy's catalogue of the specification's
 static constraints). A rule module needs no dispatch code: importing it registers its rules.
 
-Two flags say when a rule runs:
-- `on_schema_errors`: the rule judges only what it reads directly (ids, attribute values, how many of
-  an element there are), so it still runs on a document the XSD rejects, and names the BPMN rule
-  behind a schema error that would otherwise only say "not expected" or "not a valid xs:ID";
-- `strict_only`: a rule Patchbay relaxes by design (docs/writing-models.md, "Profiles"), checked
-  only with `profile="strict"`.
+`on_schema_errors` says the rule judges only what it reads directly (ids, attribute values, how many
+of an element there are), so it still runs on a document the XSD rejects, and names the BPMN rule
+behind a schema error that would otherwise only say "not expected" or "not a valid xs:ID". A rule
+that Patchbay relaxes by design reads `model.strict` itself (docs/writing-models.md, "Profiles").
 """
 
 from __future__ import annotations
@@ -40,7 +38,6 @@ class Rule:
     summary: str
     check: RuleFunction
     on_schema_errors: bool = False
-    strict_only: bool = False
 
     @property
     def code(self) -> str:
@@ -51,18 +48,17 @@ class Rule:
 RULES: list[Rule] = []
 
 
-def rule(rule_id: str, summary: str, *, on_schema_errors: bool = False,
-         strict_only: bool = False) -> Callable[[RuleFunction], RuleFunction]:
-    """Register a rule function under `rule_id` (see the module docstring for the flags)."""
+def rule(rule_id: str, summary: str, *, on_schema_errors: bool = False) -> Callable[[RuleFunction], RuleFunction]:
+    """Register a rule function under `rule_id` (see the module docstring for the flag)."""
     def register(check: RuleFunction) -> RuleFunction:
-        RULES.append(Rule(rule_id, summary, check, on_schema_errors=on_schema_errors, strict_only=strict_only))
+        RULES.append(Rule(rule_id, summary, check, on_schema_errors=on_schema_errors))
         return check
     return register
 
 
 def applicable(model: Model, *, schema_valid: bool) -> list[Rule]:
-    """The rules that run on this document: by profile, and by whether the XSD accepted it."""
-    return [r for r in RULES if (schema_valid or r.on_schema_errors) and (model.strict or not r.strict_only)]
+    """The rules that run on this document, by whether the XSD accepted it."""
+    return [r for r in RULES if schema_valid or r.on_schema_errors]
 
 
 def run_rules(model: Model, rules: list[Rule] | None = None) -> Iterator[tuple[Rule, Finding | Exception]]:

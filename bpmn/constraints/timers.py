@@ -55,8 +55,7 @@ def _literal_value(text: str) -> str:
 
 def _uses_spiff_expressions(model: Model) -> bool:
     """A SpiffArena model: its timer texts are expressions (SpiffWorkflow evaluates every one)."""
-    return any(SPIFF_NS in (element.nsmap or {}).values()
-               for element in model.root.iter() if isinstance(element.tag, str))
+    return model.declares(SPIFF_NS)
 
 
 def _broken_literals(model: Model, name: str, kind: TimerKind) -> Iterator[Finding]:

@@ -140,20 +140,48 @@ def test_schema_safe_rules_still_name_the_rule_on_a_file_the_schema_rejects():
     assert "bpmn_rule_ext150" not in codes  # follow-on rules stay quiet on schema-broken files
 
 
-def test_strict_only_rules_are_registered_as_such():
-    strict_only = {r.rule_id for r in RULES if r.strict_only}
-    assert strict_only == {"EXT.128"}
-
-
 UNTYPED_LOOP = START_END + ('<bpmn:task id="again"><bpmn:standardLoopCharacteristics><bpmn:loopCondition>'
                             "count &lt; 3</bpmn:loopCondition></bpmn:standardLoopCharacteristics></bpmn:task>")
 UNBOUND_MESSAGE = ('<bpmn:startEvent id="start"><bpmn:messageEventDefinition id="md" messageRef="m"/>'
                    '</bpmn:startEvent><bpmn:endEvent id="end"/>' + flow("f0", "start", "end"))
 
 
-def test_the_default_profile_reads_untyped_expressions_and_routes_messages_by_name():
+PLAIN_HEADER = HEADER.replace('xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" ', "")
+DIALECTS = {"spiffarena": 'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" ',
+            "camunda7": 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" ',
+            "camunda8": 'xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" '}
+
+
+def in_dialect(source: ModelSource, declaration: str) -> ModelSource:
+    """The same model with only `declaration` (or no engine namespace at all) on its definitions."""
+    plain = source.content.decode().replace(HEADER, PLAIN_HEADER)
+    declared = plain.replace("<bpmn:definitions ", f"<bpmn:definitions {declaration}")
+    return ModelSource(source.filename, declared.encode())
+
+
+def test_the_default_profile_reads_untyped_expressions():
     assert rule_findings(model(UNTYPED_LOOP), "bpmn_rule_ext012") == []
-    assert rule_findings(model(UNBOUND_MESSAGE, extra='<bpmn:message id="m" name="m"/>\n'), "bpmn_rule_ext128") == []
+    assert rule_findings(in_dialect(model(UNTYPED_LOOP), ""), "bpmn_rule_ext012") == []
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_an_engine_dialect_routes_messages_by_name_without_an_operation(dialect):
+    unbound = in_dialect(model(UNBOUND_MESSAGE, extra='<bpmn:message id="m" name="m"/>\n'), DIALECTS[dialect])
+    assert rule_findings(unbound, "bpmn_rule_ext128") == []
+
+
+def test_a_plain_bpmn_model_binds_its_message_events_to_an_operation():
+    unbound = in_dialect(model(UNBOUND_MESSAGE, extra='<bpmn:message id="m" name="m"/>\n'), "")
+    problems = [p for p in validate(unbound).problems if p.code == "bpmn_rule_ext128"]
+    assert [p.element_id for p in problems] == ["md"]
+    assert "names no operation (operationRef)" in problems[0].message
+    assert "SpiffArena's or Camunda's modeler" in problems[0].message
+    bound = UNBOUND_MESSAGE.replace('messageRef="m"/>', 'messageRef="m"><bpmn:operationRef>op</bpmn:operationRef>'
+                                    '</bpmn:messageEventDefinition>')
+    interface = ('<bpmn:message id="m" name="m"/>\n<bpmn:interface id="i" name="i">'
+                 '<bpmn:operation id="op" name="op"><bpmn:inMessageRef>m</bpmn:inMessageRef></bpmn:operation>'
+                 '</bpmn:interface>\n')
+    assert rule_findings(in_dialect(model(bound, extra=interface), ""), "bpmn_rule_ext128") == []
 
 
 def test_the_strict_profile_wants_typed_expressions_and_bound_messages():
