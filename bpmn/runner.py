@@ -129,13 +129,13 @@ def _take_message_variables(task: Any, definition: Any, variables: dict[str, Any
 def catch_signal(workflow: Any, name: str, variables: dict[str, Any]) -> list[Any]:
     """Deliver a signal from outside to every task of the instance waiting for it; the tasks that caught it.
 
-    The variables become data of the catching tasks (Camunda's behaviour for signal variables). An
-    event sub-process (also one nested in a sub-process) with a matching signal start event starts.
+    The variables become data of the catching tasks (Camunda's behaviour for signal variables). The
+    event sub-process with a matching signal start event of the process and of every running
+    sub-process starts (`PatchbayWorkflow.broadcast`).
     """
     event = BpmnEvent(SpiffSignalEventDefinition(name), payload=dict(variables))
     catching = [t for t in workflow.event_manager.tasks.values() if t.task_spec.catches(t, event)]
-    caught = workflow.event_manager.catch(event, internal=False)
-    if not caught and not event_subprocesses.trigger_nested(workflow, event, None):
+    if not workflow.broadcast(event):
         raise CommandRejected("no_matching_subscription", f"this instance is not waiting for signal {name!r}")
     # Event sub-processes it started get the variables as a catch event does, on top of their scope's data.
     catching.extend(event_subprocesses.fired_starts(workflow, event.event_definition))

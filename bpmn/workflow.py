@@ -96,9 +96,9 @@ class PatchbayWorkflow(BpmnWorkflow):
         """Deliver an event; one nothing caught may still start an event sub-process of a sub-process.
 
         An error or escalation goes to the innermost handler around its thrower
-        (`bpmn.semantics.propagation`). Every signal thrown inside the instance is also kept in
-        `thrown_signals`: signals are broadcast, so other instances get it whether or not something
-        here caught it.
+        (`bpmn.semantics.propagation`); a signal to every scope waiting for it (`broadcast`). Every
+        signal thrown inside the instance is also kept in `thrown_signals`: signals are broadcast,
+        so other instances get it whether or not something here caught it.
         """
         if self.throwing is not None and propagation.propagates(event):
             if not propagation.deliver(self, event, self.throwing):
@@ -106,12 +106,28 @@ class PatchbayWorkflow(BpmnWorkflow):
             return
         if isinstance(event.event_definition, SignalEventDefinition):
             self.thrown_signals.append(event)
+            if not self.broadcast(event):
+                self.bpmn_events.append(event)
+            return
         origin = event.target
         before = len(self.bpmn_events)
         super().catch(event)
         uncaught = len(self.bpmn_events) > before and self.bpmn_events[-1] is event
         if uncaught and event_subprocesses.trigger_nested(self, event, origin):
             self.bpmn_events.pop()
+
+    def broadcast(self, event: Any) -> int:
+        """Deliver a signal to everything in the instance waiting for it; how many catchers took it.
+
+        A signal is broadcast (BPMN 2.0.2 10.5.1; Camunda, Flowable): it reaches every scope, whatever
+        else caught it. SpiffWorkflow's delivery serves the process's event sub-processes and the
+        catch and boundary events; the event sub-processes of running sub-processes, which it never
+        starts, are started here (`bpmn.semantics.event_subprocesses.start_in_scopes`).
+        """
+        scopes = event_subprocesses.signal_scopes(self)  # before delivery: what it starts was not waiting
+        # Not `internal`: whether the signal went uncaught is known only once the sub-processes had it.
+        caught = int(self.event_manager.catch(event, internal=False))
+        return caught + event_subprocesses.start_in_scopes(self, scopes, event)
 
     def _do_engine_steps(self, will_complete_task: Any = None, did_complete_task: Any = None) -> bool:
         conditions.refresh_conditions(self)  # a scope entered last round meets its conditions first

@@ -5,9 +5,10 @@ SpiffWorkflow 3.2.0 starts an event sub-process only when it belongs to the top-
 sub-process never starts, and its event goes uncaught. `start_in_scope` starts the event
 sub-process of one scope (the process itself or a sub-process) whose start event matches an event
 and delivers the event to it. Errors and escalations look for it scope by scope from the thrower
-outwards (`bpmn.semantics.propagation`); for signals and messages nothing else caught,
-`PatchbayWorkflow.catch` calls `trigger_nested`: the innermost running scope with a matching event
-sub-process gets it.
+outwards (`bpmn.semantics.propagation`); for a message nothing else caught, `PatchbayWorkflow.catch`
+calls `trigger_nested`: the innermost running scope with a matching event sub-process gets it. A
+signal is broadcast (BPMN 2.0.2 10.5.1; Camunda, Flowable): every running scope waiting for it
+starts its handler (`signal_scopes`, `start_in_scopes`), whatever else caught it.
 
 A non-interrupting event sub-process shares its scope's variables, as in Camunda and Flowable:
 `share_writes` hands what it changed on to the scope when it completes. SpiffWorkflow gives it a
@@ -133,6 +134,29 @@ def is_interrupted(workflow: Any, scope: Any) -> bool:
 def trigger_nested(workflow: Any, event: BpmnEvent, origin: Any) -> bool:
     """Start a matching event sub-process of a sub-process scope and deliver `event`; True if one did."""
     return any(start_in_scope(workflow, scope, event) for scope in _scopes(workflow, origin))
+
+
+def signal_scopes(workflow: Any) -> list[Any]:
+    """The running sub-process scopes with an event sub-process that may start on a signal now,
+    outermost first.
+
+    Taken before the signal is delivered anywhere: a scope the delivery itself starts (an event
+    sub-process it fires) was not waiting for it, as in Camunda, whose subscriptions are read first.
+    Outermost first, the order in which Camunda created their subscriptions: an interrupting handler
+    of an outer scope cancels the scopes inside it before they get the signal.
+    """
+    return sorted((scope for scope in workflow.get_active_subprocesses()
+                   if getattr(scope.spec.start, "trigger_specs", ()) and accepts_events(workflow, scope)),
+                  key=lambda scope: scope.depth)
+
+
+def start_in_scopes(workflow: Any, scopes: list[Any], event: BpmnEvent) -> int:
+    """Start the matching event sub-process of each of `scopes` and deliver `event` to it; how many started.
+
+    Each scope is asked again: what the signal did before (an interrupting boundary event or event
+    sub-process around it) may have cancelled or interrupted it.
+    """
+    return sum(start_in_scope(workflow, scope, event) for scope in scopes)
 
 
 def start_in_scope(workflow: Any, scope: Any, event: BpmnEvent, *, skip: str | None = None) -> bool:
