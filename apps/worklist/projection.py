@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 import bpmn
+from apps.core.rows import insert_rows
 from apps.instances.models import ProcessInstance
 from apps.instances.runtime import model_source_for
 from apps.worklist.models import ACTIVE_STATUSES, CandidateKind, WorkItem, WorkItemCandidate, WorkItemStatus
@@ -41,13 +42,16 @@ def _close(instance: ProcessInstance, result: bpmn.StepResult, now: datetime) ->
     closed = set(result.work_items_closed)
     active = WorkItem.objects.filter(instance=instance, status__in=ACTIVE_STATUSES)
     # `work_item_complete` claims an open item for its completer before the step, so the assignee
-    # is who completed it (also when an incident retry completes it later).
-    active.filter(pk__in=closed & completed).update(
-        status=WorkItemStatus.COMPLETED, completed_at=now, completed_by=F("assignee"), version=F("version") + 1
-    )
-    active.filter(pk__in=closed - completed).update(
-        status=WorkItemStatus.CANCELLED, completed_at=now, version=F("version") + 1
-    )
+    # is who completed it (also when an incident retry completes it later). An empty set is skipped
+    # here: the ORM would build the whole UPDATE before finding it has nothing to do.
+    if closed & completed:
+        active.filter(pk__in=closed & completed).update(
+            status=WorkItemStatus.COMPLETED, completed_at=now, completed_by=F("assignee"), version=F("version") + 1
+        )
+    if closed - completed:
+        active.filter(pk__in=closed - completed).update(
+            status=WorkItemStatus.CANCELLED, completed_at=now, version=F("version") + 1
+        )
 
 
 def _open(instance: ProcessInstance, result: bpmn.StepResult, now: datetime) -> None:
@@ -64,8 +68,9 @@ def _open(instance: ProcessInstance, result: bpmn.StepResult, now: datetime) -> 
     # of an instance runs before its row is inserted: it can have no rows to replace.
     if not instance._state.adding:
         WorkItem.objects.filter(pk__in=[item.pk for item in items]).delete()
-    WorkItem.objects.bulk_create(items)
-    WorkItemCandidate.objects.bulk_create(_candidate_rows(items))
+    # Hand-built INSERTs (`apps.core.rows`): the ORM's bulk_create compiled longer than they ran.
+    insert_rows(WorkItem, items)
+    insert_rows(WorkItemCandidate, _candidate_rows(items))
 
 
 def _item(instance: ProcessInstance, request: bpmn.WorkItemRequest, spec: HumanTaskSpec,
@@ -91,6 +96,8 @@ def _assign_users(pending: list[tuple[WorkItem, str | None]]) -> None:
     """Set the assignees the model names (one query). An unknown username becomes a candidate user
     instead, so the item reaches that person once their account exists."""
     wanted = {name for _, name in pending if name}
+    if not wanted:
+        return
     users = {u.get_username(): u for u in get_user_model().objects.filter(username__in=wanted)}
     for item, name in pending:
         user = users.get(name) if name else None
