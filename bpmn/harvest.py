@@ -24,6 +24,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from bpmn.errors import ExpressionError
 from bpmn.semantics import event_subprocesses
+from bpmn.semantics.boundary_events import is_armed_boundary
 from bpmn.semantics.rewrite import SYNTHETIC, stands_for
 from bpmn.specs import SERVICE_CALL_KEY, ParkedServiceTask
 from bpmn.types import MessageSubscription, ServiceCallRequest, SignalSubscription, WorkItemRequest
@@ -124,7 +125,7 @@ def census(workflow: Any, before: Observation) -> Census:
             if element and task.id not in before.completed:
                 completed.append(task)
         elif state & _OPEN_STATES:
-            if task.data:
+            if task.data and not is_armed_boundary(task):
                 variables.update(task.data)
             if element:
                 active[element] = None

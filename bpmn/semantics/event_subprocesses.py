@@ -43,6 +43,7 @@ from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 
 from bpmn.expressions.changes import DELETED, commit
+from bpmn.semantics.boundary_events import is_armed_boundary
 
 T = TypeVar("T")
 # Tasks that hold a token: their data is what the scope's path goes on with.
@@ -243,9 +244,9 @@ def share_writes(subworkflow: Any) -> None:
     if holder is None or not _runs_beside_its_scope(subworkflow):
         return
     changes = changed_names(subworkflow.task_tree.data, subworkflow.last_task.data)
-    tokens = list(_live_data(holder.workflow, skip=holder))
-    for data in tokens:
+    for data in _live_data(holder.workflow, skip=holder, armed=True):
         commit(data, _copied(changes))
+    tokens = list(_live_data(holder.workflow, skip=holder))
     # SpiffWorkflow still reads the event sub-process's task: the scope's end merges it like a branch
     # (a timer one is wired there) and conditions are evaluated in the scope's last completed task.
     # It gets the scope's current data (the latest token's, as the instance's variables overlay
@@ -279,10 +280,14 @@ def _runs_beside_its_scope(subworkflow: Any) -> bool:
                for task in subworkflow.tasks.values())
 
 
-def _live_data(scope: Any, *, skip: Any) -> Iterator[dict[str, Any]]:
-    """The data dicts the tokens of `scope` go on with, including those inside running sub-processes."""
+def _live_data(scope: Any, *, skip: Any, armed: bool = False) -> Iterator[dict[str, Any]]:
+    """The data dicts the tokens of `scope` go on with, including those inside running sub-processes.
+
+    Boundary events waiting for their trigger hold a stale copy of their activity's input
+    (`bpmn.semantics.boundary_events.is_armed_boundary`): only with `armed` (writers) are they included.
+    """
     for task in list(scope.tasks.values()):
-        if task is skip or not task.has_state(_LIVE):
+        if task is skip or not task.has_state(_LIVE) or (not armed and is_armed_boundary(task)):
             continue
         if isinstance(task.task_spec, Join) and task.state == TaskState.WAITING:
             # A branch waiting at a join (also the scope's end) keeps its data on the task that
@@ -295,7 +300,7 @@ def _live_data(scope: Any, *, skip: Any) -> Iterator[dict[str, Any]]:
             continue  # another event sub-process works on its own copy and hands on only its changes
         yield task.data
         if inner is not None:
-            yield from _live_data(inner, skip=skip)
+            yield from _live_data(inner, skip=skip, armed=armed)
 
 
 def is_event_subprocess(holder: Any, subworkflow: Any) -> bool:

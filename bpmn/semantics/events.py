@@ -10,6 +10,8 @@
   sub-process never cancelled the rest of its parent (a timer one not even at the top level). Both
   now cancel when the event is caught (a conditional one: when its condition fires it, see
   `bpmn.semantics.conditions`; a timer one: when it is due).
+- Non-interrupting boundary events fire on every trigger while their activity runs, not only once
+  (`bpmn.semantics.boundary_events`).
 - Scripts throw BPMN errors: `raise_bpmn_error(code)` parks the script task and the workflow
   throws the error after the engine round, exactly as `Engine.fail_service_task` does.
 """
@@ -41,6 +43,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition as 
 from SpiffWorkflow.util.task import TaskState
 
 from bpmn.expressions.functions import ThrownBpmnError
+from bpmn.semantics.boundary_events import RearmingBoundaryMixin
 from bpmn.semantics.compensation import read_compensation
 from bpmn.semantics.conditions import is_conditional
 from bpmn.semantics.event_subprocesses import is_event_subprocess, take_current_data
@@ -117,8 +120,11 @@ def _is_event_subprocess(task: Any) -> bool:
     return isinstance(task.task_spec, EventSubprocess) or getattr(task.task_spec, "spec", None) in triggers
 
 
-class InterruptingBoundaryEvent(BoundaryEvent):
-    """A boundary event that cancels its activity (and sibling events) the moment it catches."""
+class InterruptingBoundaryEvent(RearmingBoundaryMixin, BoundaryEvent):
+    """A boundary event that cancels its activity (and sibling events) the moment it catches.
+
+    A non-interrupting one waits again as soon as it fires (`bpmn.semantics.boundary_events`).
+    """
 
     def catch(self, my_task: Any, event: Any) -> None:
         super().catch(my_task, event)

@@ -134,8 +134,9 @@ def test_message_escalation_lets_the_model_react(deploy, start, monkeypatch, dja
     callbacks[0]()
     assert EscalationDelivery.objects.get().status == "done"
     instance.refresh_from_db()
-    # The non-interrupting boundary event fired: the review stays, a supervisor task opened.
-    assert set(instance.active_activities) == {"review", "supervisor"}
+    # The non-interrupting boundary event fired: the review stays, a supervisor task opened, and the
+    # event waits again for the next escalation while the review runs.
+    assert set(instance.active_activities) == {"review", "escalated", "supervisor"}
     supervisor = WorkItem.objects.get(instance=instance, activity_id="supervisor")
     assert supervisor.candidate_groups == ["ops"]
     assert SlaBreach.objects.filter(instance=instance, kind="breached").count() == 1
