@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from bpmn.dialects import declared_namespaces
 from bpmn.parser import BPMN_NS
 
 BPMN = f"{{{BPMN_NS}}}"
@@ -116,8 +117,7 @@ class Model:
     def declares(self, namespace: str) -> bool:
         """Whether any element of the document declares `namespace` (legal below the root, if rare)."""
         if self._namespaces is None:
-            self._namespaces = frozenset(uri for element in self.root.iter() if isinstance(element.tag, str)
-                                         for uri in (element.nsmap or {}).values())
+            self._namespaces = declared_namespaces(self.root)
         return namespace in self._namespaces
 
     @property

@@ -20,18 +20,18 @@ def translate_dialects(tree: Any, file: str | None = None) -> list[Problem]:
     """Translate Camunda 7 and Camunda 8 extensions of one tree; the problems of what does not map."""
     findings = Findings(file)
     root = tree.getroot() if hasattr(tree, "getroot") else tree
-    if _uses(root, camunda7.NS):
+    declared = declared_namespaces(root)
+    if camunda7.NS in declared:
         camunda7.translate(root, findings)
-    if _uses(root, zeebe.NS):
+    if zeebe.NS in declared:
         zeebe.translate(root, findings)
     return findings.problems
 
 
-def _uses(root: Any, namespace: str) -> bool:
-    # Namespaces may be declared below the root (rare, but legal).
-    if namespace in (root.nsmap or {}).values():
-        return True
-    return any(namespace in (el.nsmap or {}).values() for el in root.iter() if isinstance(el.tag, str))
+def declared_namespaces(root: Any) -> frozenset[str]:
+    """Every namespace a document declares: on its root, or below it (rare, but legal)."""
+    return frozenset(uri for element in root.iter() if isinstance(element.tag, str)
+                     for uri in (element.nsmap or {}).values())
 
 
-__all__ = ["translate_dialects"]
+__all__ = ["declared_namespaces", "translate_dialects"]
