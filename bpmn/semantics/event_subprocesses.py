@@ -244,9 +244,11 @@ def share_writes(subworkflow: Any) -> None:
     if holder is None or not _runs_beside_its_scope(subworkflow):
         return
     changes = changed_names(subworkflow.task_tree.data, subworkflow.last_task.data)
-    for data in _live_data(holder.workflow, skip=holder, armed=True):
-        commit(data, _copied(changes))
-    tokens = list(_live_data(holder.workflow, skip=holder))
+    tokens: list[dict[str, Any]] = []
+    for data, armed in _live_data(holder.workflow, skip=holder):
+        commit(data, _copied(changes))  # an armed boundary event's copy too: it is what its path starts with
+        if not armed:
+            tokens.append(data)
     # SpiffWorkflow still reads the event sub-process's task: the scope's end merges it like a branch
     # (a timer one is wired there) and conditions are evaluated in the scope's last completed task.
     # It gets the scope's current data (the latest token's, as the instance's variables overlay
@@ -260,8 +262,9 @@ def scope_data(scope: Any) -> dict[str, Any]:
     inside the sub-processes it runs; other event sub-processes work on their own copies)."""
     last = scope.last_task
     data: dict[str, Any] = dict(last.data) if last is not None else dict(scope.task_tree.data)
-    for token in _live_data(scope, skip=None):
-        data.update(token)
+    for token, armed in _live_data(scope, skip=None):
+        if not armed:
+            data.update(token)
     return data
 
 
@@ -280,27 +283,27 @@ def _runs_beside_its_scope(subworkflow: Any) -> bool:
                for task in subworkflow.tasks.values())
 
 
-def _live_data(scope: Any, *, skip: Any, armed: bool = False) -> Iterator[dict[str, Any]]:
-    """The data dicts the tokens of `scope` go on with, including those inside running sub-processes.
-
-    Boundary events waiting for their trigger hold a stale copy of their activity's input
-    (`bpmn.semantics.boundary_events.is_armed_boundary`): only with `armed` (writers) are they included.
+def _live_data(scope: Any, *, skip: Any) -> Iterator[tuple[dict[str, Any], bool]]:
+    """The data dicts the tokens of `scope` go on with, including those inside running sub-processes,
+    each with whether it belongs to a boundary event waiting for its trigger: such a dict is a stale
+    copy of its activity's input (`bpmn.semantics.boundary_events.is_armed_boundary`), written to but
+    never read as the scope's variables.
     """
     for task in list(scope.tasks.values()):
-        if task is skip or not task.has_state(_LIVE) or (not armed and is_armed_boundary(task)):
+        if task is skip or not task.has_state(_LIVE):
             continue
         if isinstance(task.task_spec, Join) and task.state == TaskState.WAITING:
             # A branch waiting at a join (also the scope's end) keeps its data on the task that
             # arrived: the join takes its parents' data when it fires.
             if task.parent is not None:
-                yield task.parent.data
+                yield task.parent.data, False
             continue
         inner = scope.top_workflow.subprocesses.get(task.id)
         if inner is not None and is_event_subprocess(task, inner):
             continue  # another event sub-process works on its own copy and hands on only its changes
-        yield task.data
+        yield task.data, is_armed_boundary(task)
         if inner is not None:
-            yield from _live_data(inner, skip=skip, armed=armed)
+            yield from _live_data(inner, skip=skip)
 
 
 def is_event_subprocess(holder: Any, subworkflow: Any) -> bool:

@@ -83,6 +83,15 @@ class Run:
 TRIGGERS = {"signal": (SIGNAL_MODEL, Run.signal), "message": (MESSAGE_MODEL, Run.message)}
 
 
+def triggered_twice(engine: Engine, kind: str) -> tuple[Run, Any]:
+    """An instance whose boundary event on `handle` caught two triggers of `kind`, and the trigger."""
+    source, trigger = TRIGGERS[kind]
+    run = Run(engine, source, ORDER)
+    trigger(run)
+    trigger(run)
+    return run, trigger
+
+
 @pytest.mark.parametrize("kind", TRIGGERS)
 def test_each_trigger_while_the_activity_is_active_starts_another_path(engine: Engine, kind: str) -> None:
     source, trigger = TRIGGERS[kind]
@@ -98,10 +107,7 @@ def test_each_trigger_while_the_activity_is_active_starts_another_path(engine: E
 
 @pytest.mark.parametrize("kind", TRIGGERS)
 def test_the_activity_completes_after_repeated_triggers_and_the_process_ends(engine: Engine, kind: str) -> None:
-    source, trigger = TRIGGERS[kind]
-    run = Run(engine, source, ORDER)
-    trigger(run)
-    trigger(run)
+    run, _ = triggered_twice(engine, kind)
 
     step = run.complete("handle")
     assert step.status == "waiting"  # the two boundary paths still run
@@ -115,10 +121,7 @@ def test_the_activity_completes_after_repeated_triggers_and_the_process_ends(eng
 
 @pytest.mark.parametrize("kind", TRIGGERS)
 def test_a_trigger_after_the_activity_completed_starts_nothing(engine: Engine, kind: str) -> None:
-    source, trigger = TRIGGERS[kind]
-    run = Run(engine, source, ORDER)
-    trigger(run)
-    trigger(run)
+    run, trigger = triggered_twice(engine, kind)
     run.complete("handle")
 
     with pytest.raises(CommandRejected) as err:
