@@ -55,13 +55,18 @@ def ratios(report: dict[str, Any]) -> dict[str, float]:
     """Our throughputs divided by the references measured in the same run."""
     spiff = report["references"].get("spiff_alone", {}).get("instances_per_s")
     commits = report["references"].get("postgres", {}).get("commits_per_s")
+    floor = report["references"].get("durable_floor", {}).get("instances_per_s")
     out: dict[str, float] = {}
+    if floor and spiff:
+        out["durable_floor_per_spiff_alone"] = round(floor / spiff, 3)
     for name, value in (("B1", _figure(report, "B1", "max_rate", "completed_per_s")),
                         ("B3", _figure(report, "B3", "completed_per_s"))):
         if value is not None and spiff:
             out[f"{name}_per_spiff_alone"] = round(value / spiff, 3)
         if value is not None and commits:
             out[f"{name}_per_postgres_commit"] = round(value / commits, 3)
+        if value is not None and floor:
+            out[f"{name}_per_durable_floor"] = round(value / floor, 3)
     return out
 
 
@@ -148,7 +153,8 @@ def table(report: dict[str, Any]) -> str:
              f"load {machine['loadavg']})", f"command: {report['command']}", ""]
     refs = report["references"]
     lines.append(f"reference SpiffWorkflow alone: {refs.get('spiff_alone', {}).get('instances_per_s')} instances/s; "
-                 f"PostgreSQL update+insert: {refs.get('postgres', {}).get('commits_per_s')} commits/s")
+                 f"PostgreSQL update+insert: {refs.get('postgres', {}).get('commits_per_s')} commits/s; "
+                 f"durable floor: {refs.get('durable_floor', {}).get('instances_per_s')} instances/s")
     for key, entry in report["workloads"].items():
         lines.append(f"{key}  [{_cpu(entry)}]")
         lines += [f"    {line}" for line in _LINES[key](entry["figures"])]
