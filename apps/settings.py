@@ -323,6 +323,9 @@ PATCHBAY_LOCK_TIMEOUT_MS = env_int("PATCHBAY_LOCK_TIMEOUT_MS", 5000)
 # A revoked token or deactivated user is refused at once by the process that made the change, and by
 # every other process within this time.
 PATCHBAY_TOKEN_CACHE_SECONDS = env_int("PATCHBAY_TOKEN_CACHE_SECONDS", 5)
+# The hot hand-written statements run as server-side prepared statements (apps/core/prepared.py).
+# Off behind PgBouncer in transaction pooling mode (docs/operations.md).
+PATCHBAY_DB_PREPARED_STATEMENTS = env_bool("PATCHBAY_DB_PREPARED_STATEMENTS", True)
 # Upload caps for untrusted models.
 PATCHBAY_MAX_UPLOAD_BYTES = env_int("PATCHBAY_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = PATCHBAY_MAX_UPLOAD_BYTES + 1024 * 1024

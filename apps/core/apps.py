@@ -8,3 +8,11 @@ class CoreConfig(AppConfig):
 
     name = "apps.core"
     label = "core"
+
+    def ready(self) -> None:
+        """A new database session starts with no prepared statements (`apps.core.prepared`)."""
+        from django.db.backends.signals import connection_created  # noqa: PLC0415
+
+        from apps.core.prepared import forget  # noqa: PLC0415
+
+        connection_created.connect(forget, dispatch_uid="patchbay-prepared-statements")

@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
+from apps.core import prepared
+
 M = TypeVar("M", bound=models.Model)
 
 
@@ -79,7 +81,7 @@ def select_row(model: type[M], field: str, value: Any, *, lock: bool = False) ->
     model_field = _field(model, field)
     sql, names = _select_sql(model, str(model_field.column), lock, db.vendor)
     with db.cursor() as cursor:
-        cursor.execute(sql, [model_field.get_db_prep_value(value, db)])
+        prepared.execute(cursor, sql, [model_field.get_db_prep_value(value, db)])
         row = cursor.fetchone()
     return None if row is None else read_model(model, names, row)
 
@@ -103,7 +105,7 @@ def select_latest(model: type[M], field: str, value: Any, *, by: str, defer: tup
     db = connections[DEFAULT_DB_ALIAS]
     sql, names = _latest_sql(model, field, by, defer, db.vendor)
     with db.cursor() as cursor:
-        cursor.execute(sql, [_field(model, field).get_db_prep_value(value, db)])
+        prepared.execute(cursor, sql, [_field(model, field).get_db_prep_value(value, db)])
         row = cursor.fetchone()
     return None if row is None else read_model(model, names, row)
 
@@ -132,7 +134,7 @@ def update_row(instance: models.Model, fields: list[str]) -> int:
     params.append(pk.get_db_prep_value(instance.pk, db))
     sql = f"UPDATE {qn(model._meta.db_table)} SET {assignments} WHERE {qn(str(pk.column))} = %s"  # noqa: S608
     with db.cursor() as cursor:
-        cursor.execute(sql, params)
+        prepared.execute(cursor, sql, params)
         return int(cursor.rowcount)
 
 
@@ -160,7 +162,7 @@ def update_where(model: type[models.Model], values: dict[str, Any], **where: Any
             params.append(field.get_db_prep_value(value, db))
     sql = f"UPDATE {qn(model._meta.db_table)} SET {', '.join(assignments)} WHERE {' AND '.join(conditions)}"  # noqa: S608
     with db.cursor() as cursor:
-        cursor.execute(sql, params)
+        prepared.execute(cursor, sql, params)
         return int(cursor.rowcount)
 
 
@@ -191,7 +193,7 @@ def insert_rows(model: type[M], rows: list[M], *, returning: bool = False) -> No
     if read_back:
         sql += f" RETURNING {qn(str(pk.column))}"
     with db.cursor() as cursor:
-        cursor.execute(sql, params)
+        prepared.execute(cursor, sql, params)
         if read_back:
             for row, (key,) in zip(rows, cursor.fetchall(), strict=True):
                 row.pk = key

@@ -41,6 +41,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, models, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from rest_framework.authtoken.models import Token, TokenProxy
 
+from apps.core import prepared
 from apps.core.roles import remember_groups
 from apps.core.rows import converted
 
@@ -129,7 +130,7 @@ def read_token_user(key: str) -> TokenUser | None:
     if connection.vendor != "postgresql":
         return _read_with_orm(key)
     with connection.cursor() as cursor:
-        cursor.execute(_token_user_sql(), [key])
+        prepared.execute(cursor, _token_user_sql(), [key])
         row = cursor.fetchone()
     if row is None:
         return None

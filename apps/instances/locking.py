@@ -35,6 +35,7 @@ from django.db import OperationalError, connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q, QuerySet
 
+from apps.core import prepared
 from apps.core.errors import Conflict, NotFound
 from apps.core.rows import read_model
 from apps.definitions.models import ProcessDefinition
@@ -158,7 +159,7 @@ def _locked_row(instance_id: uuid.UUID | str) -> ProcessInstance | None:
         return None
     param = ProcessInstance._meta.pk.get_db_prep_value(key, connection)
     with connection.cursor() as cursor:
-        cursor.execute(_locked_row_sql(connection.vendor), [param])
+        prepared.execute(cursor, _locked_row_sql(connection.vendor), [param])
         row = cursor.fetchone()
     if row is None:
         return None

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.core import prepared
 from apps.core.errors import Conflict, NotFound
 from apps.core.rows import select_row, update_where
 from apps.instances.locking import lock_instance_bounded
@@ -112,7 +113,7 @@ def _claim_update(call: OutboundCall, system: ExternalSystem, *, now: datetime, 
     """The conditional UPDATE that takes the call (hand-written: see `apps.core.rows`)."""
     ops = connection.ops
     with connection.cursor() as cursor:
-        cursor.execute(_claim_sql(connection.vendor), [
+        prepared.execute(cursor, _claim_sql(connection.vendor), [
             CallStatus.RUNNING, ops.adapt_datetimefield_value(now), ops.adapt_datetimefield_value(lease_until),
             call.pk, call.status, call.attempts,
             InstanceStatus.SUSPENDED,

@@ -19,6 +19,7 @@ from django.db import connection
 from django.db.models import Exists, F, Field, ForeignKey, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from apps.core import prepared
 from apps.core.errors import NotFound
 from apps.core.roles import OPS, has_role, user_groups
 from apps.core.rows import select_row
@@ -120,7 +121,7 @@ def work_item_instance_id(*, work_item_id: uuid.UUID | str) -> uuid.UUID | None:
         return None
     with connection.cursor() as cursor:
         # Hand-written: on every completion, and the ORM took longer to build it than PostgreSQL to answer.
-        cursor.execute(_instance_id_sql(connection.vendor), [_pk_field().get_db_prep_value(key, connection)])
+        prepared.execute(cursor, _instance_id_sql(connection.vendor), [_pk_field().get_db_prep_value(key, connection)])
         row = cursor.fetchone()
     return None if row is None else uuid.UUID(str(row[0]))
 
