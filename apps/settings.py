@@ -201,7 +201,15 @@ REDIS_URL = env_str("REDIS_URL", "")
 BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
+    # kombu's emulated acks keep every delivered message in Redis until it is acknowledged (three
+    # Redis round trips and ~0.3-0.6 ms of worker CPU per message) and give it back only after the
+    # visibility timeout (an hour). Every message Patchbay sends has a database row that the sweeps
+    # re-send within seconds if the message is lost (docs/operations.md, "Two recovery paths"), so
+    # the emulation is off unless PATCHBAY_BROKER_ACK_EMULATION=true.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        "visibility_timeout": 3600,
+        "ack_emulation": env_bool("PATCHBAY_BROKER_ACK_EMULATION", False),
+    }
     if REDIS_URL.startswith("redis://"):
         # kombu's Redis transport, keeping its Redis client instead of building one per command.
         CELERY_BROKER_TRANSPORT = "apps.core.broker:Transport"

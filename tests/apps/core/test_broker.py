@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from django.conf import settings
 from kombu import Connection, Exchange, Queue
 from kombu.simple import SimpleQueue
 
@@ -65,3 +66,24 @@ def test_a_client_passed_in_is_used_as_given(connection: Connection) -> None:
 
     with channel.conn_or_acquire(given) as used:
         assert used is given
+
+
+def test_as_configured_a_delivered_message_leaves_redis_before_it_is_acknowledged() -> None:
+    # Patchbay's sweeps re-send from the database what a lost message carried (docs/operations.md),
+    # so kombu's emulated acks (an unacked hash in Redis, given back after an hour) are off.
+    url = require_redis()
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    name = f"patchbay-test-{uuid.uuid4().hex}"
+    with Connection(url, transport=Transport, transport_options=options) as conn:
+        simple = conn.SimpleQueue(Queue(name, Exchange(name), routing_key=name))
+        try:
+            simple.put({"n": 1})
+            message = simple.get(timeout=5)
+
+            client = simple.channel.client
+            assert message.payload == {"n": 1}
+            assert (client.llen(name), client.hlen(simple.channel.unacked_key)) == (0, 0)
+            message.ack()
+        finally:
+            simple.clear()
+            simple.close()
