@@ -12,12 +12,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from django.db import connections
 
-from apps.bench.database import done_count, done_times
+from apps.bench.database import done_count, done_times, finish_counter
 from apps.bench.measure import latency_ms, rate
 from apps.instances.services import instance_start
 
@@ -81,19 +80,18 @@ def _starter(conn: Any, process_key: str, duration: float, rate_per_s: float | N
 
 
 def start_parallel(process_key: str, *, starters: int, duration: float, rate_per_s: float | None,
-                   variables: dict[str, Any] | None = None, in_flight: int = 0,
-                   since: datetime | None = None) -> list[Started]:
+                   variables: dict[str, Any] | None = None, in_flight: int = 0) -> list[Started]:
     """`start_loop` in `starters` forked processes (as several web nodes would); a rate is split evenly.
 
     One Python process starts ~40 instances/s on the 2-core machine: with one starter, B1's "maximum
     rate" would measure the starter, not the engine. Without a rate, `in_flight` > 0 bounds the
-    instances started and not finished (finished since `since`): starters that run ahead of the
+    instances started and not finished (counted from this call on): starters that run ahead of the
     workers only take CPU from them and grow a queue, so the completion rate measured would be that
     of an overloaded machine rather than its capacity.
     """
     backlog = None
     if not rate_per_s and in_flight > 0:
-        backlog = Backlog(limit=in_flight, starters=max(1, starters), finished=partial(done_count, since or utc_now()))
+        backlog = Backlog(limit=in_flight, starters=max(1, starters), finished=finish_counter())
     if starters <= 1:
         return start_loop(process_key, duration=duration, rate_per_s=rate_per_s, variables=variables,
                           backlog=backlog)
@@ -120,13 +118,11 @@ def wait_done(started: list[Started], *, since: datetime, timeout: float) -> dic
     """Poll the finish log until every started instance finished or `timeout` seconds passed."""
     wanted = {s.id for s in started}
     deadline = time.monotonic() + timeout
-    done: dict[str, tuple[str, float]] = {}
-    while time.monotonic() < deadline:
-        done = {pk: value for pk, value in done_times(since).items() if pk in wanted}
-        if len(done) >= len(wanted):
-            break
+    # Counted while waiting, read once at the end: reading every finished row five times a second
+    # took CPU from the workers being measured.
+    while time.monotonic() < deadline and done_count(since) < len(wanted):
         time.sleep(0.2)
-    return done
+    return {pk: value for pk, value in done_times(since).items() if pk in wanted}
 
 
 def throughput_figures(started: list[Started], done: dict[str, tuple[str, float]]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ def _run(ctx: Context, key: str, rate: float | None, *, profile: str = "",
     pids = [own_pid()] if profile else []
     with ctx.profiled(profile, pids):
         started = start_parallel(key, starters=ctx.options.starters, duration=ctx.options.duration,
-                                 rate_per_s=rate, variables=variables, in_flight=in_flight, since=since)
+                                 rate_per_s=rate, variables=variables, in_flight=in_flight)
         done = wait_done(started, since=since, timeout=DRAIN_SECONDS + ctx.options.duration)
     return throughput_figures(started, done)
 
