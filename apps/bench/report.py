@@ -131,7 +131,8 @@ def _b4(f: dict[str, Any]) -> list[str]:
 
 
 def _b5(f: dict[str, Any]) -> list[str]:
-    return [f"{p['waiting_instances']:>7} waiting: start p99 {p['start_latency']['p99_ms']}, complete p99 "
+    return [f"{p['waiting_instances']:>7} waiting{' (again)' if p.get('again') else ''}: "
+            f"start p99 {p['start_latency']['p99_ms']}, complete p99 "
             f"{p['complete_latency']['p99_ms']}, worklist page p99 {p['worklist_page_latency']['p99_ms']}, "
             f"count p99 {p['worklist_count_latency']['p99_ms']} "
             f"(exact {p['worklist_exact_count_latency']['p99_ms']}) ms; "

@@ -62,7 +62,11 @@ def test_short_bench_produces_every_figure(tmp_path: Path) -> None:
     assert figures["B2"]["activities"] >= 13 * figures["B2"]["completed"]
     assert figures["B3"]["completed"] > 0 and figures["B3"]["errors"] == 0
     assert figures["B4"]["fired"] == figures["B4"]["timers"] > 0
-    assert [p["waiting_instances"] for p in figures["B5"]["points"]] == data["options"]["scales"]
+    # Each scale, then the smallest again (A-B-A: the ratios divide by the smallest's two measurements).
+    scales = data["options"]["scales"]
+    assert [p["waiting_instances"] for p in figures["B5"]["points"]] == [*scales, scales[0]]
+    assert [bool(p.get("again")) for p in figures["B5"]["points"]] == [False] * len(scales) + [True]
+    assert set(figures["B5"]["ratios_largest_to_smallest"]) == set(figures["B5"]["ratios_largest_to_first_smallest"])
     # The bulk copy's pages were written out before each point was measured (the test role may).
     assert all(p["checkpointed"] for p in figures["B5"]["points"])
     assert figures["B6"]["status"] == "completed" and figures["B6"]["steps"] == data["options"]["loop_steps"]
