@@ -1,11 +1,12 @@
 """Fault 1: the worker is killed (SIGKILL) while a connector call is in flight.
 
 The system holds its answer 3 s; when the request arrives, the whole worker process group is killed.
-Its message left Redis when the worker took it (no emulated acks, which would have given it back only
-after the visibility timeout, an hour), so recovery is the outbox sweeper's: the call stays `running` until its lease (operation timeout +
-`PATCHBAY_OUTBOX_RUNNING_GRACE_SECONDS`, 5 + 2 s here) runs out, then counts as a failed attempt and
-is sent again to the new worker. The call goes out again with the same Idempotency-Key, the system
-performs the effect once and replays its answer, and the instance gets exactly one result.
+Its message left Redis when the worker took it (no emulated acks, which would have given it back
+only after the visibility timeout, an hour), so recovery is the outbox sweeper's: the call stays
+`running` until its lease (operation timeout + `PATCHBAY_OUTBOX_RUNNING_GRACE_SECONDS`, 5 + 2 s here)
+runs out, then counts as a failed attempt and is sent again to the new worker. The call goes out
+again with the same Idempotency-Key, the system performs the effect once and replays its answer,
+and the instance gets exactly one result.
 """
 
 from __future__ import annotations
