@@ -53,6 +53,8 @@ def test_short_bench_produces_every_figure(tmp_path: Path) -> None:
     assert data["references"]["postgres"]["commits"] > 0
     assert data["references"]["durable_floor"]["instances"] > 0
     assert {"durable_floor_per_spiff_alone", "B1_per_durable_floor"} <= set(data["ratios"])
+    [spiff_target] = [t for t in data["targets"] if "SpiffWorkflow" in t["target"]]
+    assert spiff_target["note"] == f"the durable floor itself reaches {data['ratios']['durable_floor_per_spiff_alone']}"
     figures = {key: entry["figures"] for key, entry in data["workloads"].items()}
     assert set(figures) == {"B1", "B2", "B3", "B4", "B5", "B6"}
     assert figures["B1"]["max_rate"]["in_flight"] == data["options"]["in_flight"] > 0
