@@ -176,7 +176,7 @@ def _finished_total() -> int:
 
 
 def done_count(since: datetime) -> int:
-    """How many instances finished at or after `since` (the starters' back-pressure reads it)."""
+    """How many instances finished at or after `since` (what `wait_done` polls)."""
     if is_postgres():
         with connection.cursor() as cursor:
             cursor.execute("SELECT COUNT(*) FROM bench_done WHERE at >= %s", [since])

@@ -25,20 +25,16 @@ import multiprocessing
 import os
 import time
 import uuid
-from io import BytesIO
 from typing import Any
 
 import psycopg2  # type: ignore[import-untyped]
 import redis
 from django.db import connection, connections
-from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from apps.bench.bpmn_models import ONE_TASK, ONE_TASK_KEY
 from apps.bench.driver import ORDER
 from apps.bench.measure import rate
-from apps.bench.references import EchoEngine
+from apps.bench.references import EchoEngine, b1_spec, psycopg2_params
 
 _TABLES = ("bench_floor_instance", "bench_floor_event")
 _CREATE = (
@@ -54,17 +50,11 @@ def _state(workflow: Any) -> str:
     })
 
 
-def _spec() -> Any:
-    parser = SpiffBpmnParser()
-    parser.add_bpmn_xml(etree.parse(BytesIO(ONE_TASK)), filename="one_task.bpmn")
-    return parser.get_spec(ONE_TASK_KEY)
-
-
 def _loop(dsn: dict[str, Any], redis_url: str, until: float, out: Any) -> None:
     """Start and complete instances until the wall-clock time `until`; put the count on `out`."""
     done, error, conn, broker = 0, "", None, None
     try:
-        spec, engine = _spec(), EchoEngine()
+        spec, engine = b1_spec(), EchoEngine()
         conn = psycopg2.connect(**dsn)
         broker = redis.Redis.from_url(redis_url, decode_responses=True)
         queue = f"bench:floor:{os.getpid()}"
@@ -98,11 +88,6 @@ def _loop(dsn: dict[str, Any], redis_url: str, until: float, out: Any) -> None:
         out.put((done, error))
 
 
-def _dsn() -> dict[str, Any]:
-    params = connection.get_connection_params()
-    return {k: v for k, v in params.items() if k in ("dbname", "user", "password", "host", "port")}
-
-
 def _ddl(dsn: dict[str, Any], statements: tuple[str, ...]) -> None:
     conn = psycopg2.connect(**dsn)
     try:
@@ -119,7 +104,7 @@ def durable_floor(duration: float, *, processes: int, redis_url: str) -> dict[st
     """Instances per second of the floor described above, in `processes` processes for `duration` s."""
     if connection.vendor != "postgresql":
         return {"skipped": "not PostgreSQL"}
-    dsn = _dsn()
+    dsn = psycopg2_params()
     _ddl(dsn, _CREATE)
     # The forked children open their own connections; none may inherit the parent's socket.
     connections.close_all()

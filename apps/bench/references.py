@@ -33,11 +33,22 @@ class EchoEngine(PythonScriptEngine):
         return json.dumps({name: param["value"] for name, param in params.items()})
 
 
-def spiff_alone(duration: float) -> dict[str, Any]:
-    """Instances per second of the B1 model on SpiffWorkflow in memory (spec parsed once)."""
+def b1_spec() -> Any:
+    """The B1 model as SpiffWorkflow's own parser reads it."""
     parser = SpiffBpmnParser()
     parser.add_bpmn_xml(etree.parse(BytesIO(ONE_TASK)), filename="one_task.bpmn")
-    spec = parser.get_spec(ONE_TASK_KEY)
+    return parser.get_spec(ONE_TASK_KEY)
+
+
+def psycopg2_params() -> dict[str, Any]:
+    """What plain psycopg2 needs to connect to the bench database."""
+    params = connection.get_connection_params()
+    return {k: v for k, v in params.items() if k in ("dbname", "user", "password", "host", "port")}
+
+
+def spiff_alone(duration: float) -> dict[str, Any]:
+    """Instances per second of the B1 model on SpiffWorkflow in memory (spec parsed once)."""
+    spec = b1_spec()
     engine = EchoEngine()
     done = 0
     begin = time.perf_counter()
@@ -56,8 +67,7 @@ def postgres_probe(duration: float) -> dict[str, Any]:
     """Commits per second of `UPDATE` a 5 KB JSONB row + `INSERT` a row, from plain psycopg2."""
     if connection.vendor != "postgresql":
         return {"skipped": "not PostgreSQL"}
-    params = connection.get_connection_params()
-    conn = psycopg2.connect(**{k: v for k, v in params.items() if k in ("dbname", "user", "password", "host", "port")})
+    conn = psycopg2.connect(**psycopg2_params())
     document: dict[str, Any] = {"items": [{"id": i, "text": "x" * 40} for i in range(90)]}
     try:
         with conn.cursor() as cursor:
